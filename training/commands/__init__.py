@@ -1,0 +1,1 @@
+"""The subcommands of `catgpt-train`, one module each."""

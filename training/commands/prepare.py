@@ -1,0 +1,11 @@
+"""`catgpt-train prepare` (placeholder until its issue lands)."""
+
+from training.errors import CatGPTError
+
+
+def add_arguments(parser):
+    pass
+
+
+def main(args):
+    raise CatGPTError("'prepare' is not built yet")
