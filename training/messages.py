@@ -17,14 +17,16 @@ class MessageKind(str, Enum):
     SYSTEM = "system"  # joins, pins, calls, thread created...: dropped by prepare
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
+# building a Message a third of prepare's per-message cost. Treat it as read-only anyway.
+@dataclass(slots=True)
 class Message:
     id: str
     channel_id: str
     channel_name: str
     guild_name: str | None  # None for DMs and exports that do not say
     author_id: str
-    author_name: str  # the name shown for the author in this export
+    author_name: str  # the name shown for the author in this export (nickname if any)
     # Every name the author is known by in the export (username, nickname, display name),
     # so --persona can match any of them. author_name is always among them.
     author_aliases: tuple[str, ...]
@@ -36,6 +38,12 @@ class Message:
     kind: MessageKind = MessageKind.DEFAULT
     # Display names for raw mentions in content (`<@id>` -> name), as the export rendered them.
     mention_names: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+    # What a message carries besides text: prepare needs these to tell an attachment-,
+    # sticker- or embed-only message (which has nothing to learn from) from an empty one.
+    sticker_names: tuple[str, ...] = ()
+    embed_count: int = 0
+    # A forwarded message quotes someone else's words: never the author's own style.
+    forwarded: bool = False
 
     def __post_init__(self):
         if self.timestamp.tzinfo is None:

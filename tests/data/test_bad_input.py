@@ -1,0 +1,182 @@
+"""Bad input: one line naming the file, the place and the fix; exit 1; no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+
+def conversation(dce, turns: int = 6):
+    lines = []
+    for i in range(turns):
+        lines += [("alice", f"question {i}?", 2 * i), ("mochi", f"nya answer {i}~", 2 * i + 1)]
+    return dce.chat(*lines)
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 1
+    assert err.startswith("catgpt-train: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for needle in needles:
+        assert needle in err, (needle, err)
+
+
+def test_truncated_json_names_byte_and_last_message(tmp_path, dce, run_cli):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    text = path.read_text()
+    path.write_text(text[: text.index('"id": "10005"') + 30])
+    code, out, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, str(path), "ends early", "near byte",
+                          "after message id 10004", "--salvage")
+    assert not (tmp_path / "ds").exists()  # nothing half-written
+
+
+def test_salvage_keeps_the_messages_before_the_break(tmp_path, dce, run_cli):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    text = path.read_text()
+    path.write_text(text[: text.index('"id": "10008"') + 30])
+    code, out, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds",
+                             "--salvage")
+    assert code == 0, err
+    stats = json.loads((tmp_path / "ds" / "stats.json").read_text())
+    assert stats["salvaged"] == 8 and stats["files"][0]["salvaged"] == 8
+    assert "salvaged: 8 messages" in out
+
+
+def test_broken_json_in_the_middle(tmp_path, dce, run_cli):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    path.write_text(path.read_text().replace('"question 3?"', '"question 3?" oops'))
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, str(path), "JSON breaks", "after message id 10005")
+
+
+@pytest.mark.parametrize(("content", "needles"), [
+    (b"", ("the file is empty",)),
+    (b"  \n\n", ("the file is empty",)),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ("binary file", "byte 8")),
+    (b"PK\x03\x04rest-of-zip", ("zip archive", "Unzip")),
+    (b"<!DOCTYPE html><html><body>chat</body></html>", ("HTML", "--format Json")),
+    (b'[{"a": 1}]', ("not a DiscordChatExporter export",)),
+    (b"just some notes\nnothing like a chat\n", ("unknown export format", "line 1")),
+])
+def test_unusable_files(tmp_path, run_cli, content, needles):
+    path = tmp_path / "export.json"
+    path.write_bytes(content)
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, str(path), *needles)
+
+
+def test_wrongly_shaped_messages(tmp_path, run_cli):
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps({"guild": {}, "channel": {"id": "1"},
+                                "messages": [{"id": "5", "content": "no author"}]}))
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, f"{path}: message 1 (id 5)", "missing author")
+
+
+def test_no_messages_list(tmp_path, run_cli):
+    path = tmp_path / "chat.json"
+    path.write_text(json.dumps({"guild": {"id": "1"}, "channel": {"id": "1"}}))
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, str(path), "no 'messages' list")
+
+
+def test_bad_timestamp_names_message(tmp_path, dce, run_cli):
+    messages = conversation(dce)
+    messages[2]["timestamp"] = "yesterday-ish"
+    path = dce.write(tmp_path / "chat.json", messages)
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, "message 3 (id 10002)", "unreadable timestamp")
+
+
+def test_truncated_csv_names_line(tmp_path, run_cli, fixtures):
+    path = tmp_path / "chat.csv"
+    path.write_text((fixtures / "Test Guild - general [900000000000000030].csv").read_text()
+                    + '"11","alice","2020-06-11T20:00:00+00:00","an unfinished quote\n')
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, f"{path}:", "--salvage")
+
+
+def test_salvage_a_truncated_csv(tmp_path, run_cli, fixtures):
+    path = tmp_path / "chat.csv"
+    path.write_text((fixtures / "Test Guild - general [900000000000000030].csv").read_text()
+                    + '"11","alice","2020-06-11T20:00:00+00:00","an unfinished quote\n')
+    code, out, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds",
+                             "--salvage", "--val-share", "0")
+    assert code == 0, err
+    assert "salvaged: 3 messages" in out
+
+
+def test_missing_path_and_empty_folder(tmp_path, run_cli):
+    code, _, err = run_cli("prepare", tmp_path / "nope.json", "--persona", "m", "--out",
+                           tmp_path / "ds")
+    assert_one_line_error(code, err, "nope.json", "no such file")
+    (tmp_path / "empty").mkdir()
+    code, _, err = run_cli("prepare", tmp_path / "empty", "--persona", "m", "--out",
+                           tmp_path / "ds")
+    assert_one_line_error(code, err, "empty", "no export files found")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any folder")
+def test_unreadable_folder(tmp_path, run_cli):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0)
+    try:
+        code, _, err = run_cli("prepare", folder, "--persona", "m", "--out", tmp_path / "ds")
+    finally:
+        folder.chmod(0o755)
+    assert_one_line_error(code, err, "locked", "cannot be read")
+
+
+def test_unknown_persona_lists_most_active_authors(tmp_path, dce, run_cli):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    code, _, err = run_cli("prepare", path, "--persona", "garfield", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, "garfield", "Most active authors", "Alice (6 messages)",
+                          "Mochi (6 messages)")
+
+
+def test_data_package_alone_explains_what_to_add(tmp_path, fixtures, run_cli):
+    code, _, err = run_cli("prepare", fixtures / "package", "--persona", "mochi", "--out",
+                           tmp_path / "ds")
+    assert_one_line_error(code, err, "only your own messages", "DiscordChatExporter export")
+
+
+def test_existing_output_is_not_touched_without_overwrite(tmp_path, dce, run_cli):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    out = tmp_path / "ds"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", out)
+    assert_one_line_error(code, err, str(out), "--overwrite")
+    assert (out / "keep.txt").read_text() == "mine"
+
+
+def test_failed_overwrite_keeps_the_old_dataset(tmp_path, dce, run_cli):
+    good = dce.write(tmp_path / "chat.json", conversation(dce))
+    out = tmp_path / "ds"
+    assert run_cli("prepare", good, "--persona", "mochi", "--out", out)[0] == 0
+    before = (out / "train.jsonl").read_text()
+    bad = tmp_path / "bad.json"
+    shutil.copy(good, bad)
+    bad.write_text(bad.read_text()[:400])
+    code, _, err = run_cli("prepare", bad, "--persona", "mochi", "--out", out, "--overwrite")
+    assert code == 1
+    assert (out / "train.jsonl").read_text() == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".ds")] == []
+
+
+@pytest.mark.parametrize(("flags", "needle"), [
+    (["--phone-region", "XX"], "unknown --phone-region 'XX'"),
+    (["--val-share", "1.5"], "--val-share 1.5 is outside"),
+    (["--context-turns", "0"], "--context-turns must be at least 1"),
+    (["--gap", "0"], "--gap > 0"),
+])
+def test_bad_options(tmp_path, sample, run_cli, flags, needle):
+    code, _, err = run_cli("prepare", sample, "--persona", "mochi", "--out", tmp_path / "ds",
+                           *flags)
+    assert_one_line_error(code, err, needle)
+    assert not (tmp_path / "ds").exists()

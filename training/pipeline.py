@@ -1,0 +1,300 @@
+"""prepare, end to end: exports -> messages -> cleaned turns -> examples -> dataset folder.
+
+One streaming pass over every message; what is held in memory is bounded by the number of
+people, channels and conversations, never by the number of messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import phonenumbers
+from tqdm import tqdm
+
+from training.chat_template import clean_speaker_name
+from training.cleaning import CleaningOptions, TextCleaner
+from training.conversations import ConversationBuilder, TurnOptions
+from training.dataset import ExampleWriter, write_stats
+from training.errors import DatasetError
+from training.messages import Message, MessageKind
+from training.readers import Source, data_package, find_sources, peek_channel_ids, read_source
+from training.readers.base import ReadReport
+
+log = logging.getLogger(__name__)
+
+ATTACHMENT_POLICIES = ("placeholder", "drop")
+_SYSTEM = MessageKind.SYSTEM
+
+
+@dataclass
+class PrepareOptions:
+    exports: list[Path]
+    personas: list[str]
+    exclude_authors: list[str] = field(default_factory=list)
+    include_bots: bool = False
+    keep_pii: bool = False
+    phone_region: str = "US"
+    attachments: str = "placeholder"  # what others' attachment-only messages become
+    merge_window_s: float = 300
+    gap_s: float = 3600
+    context_turns: int = 8
+    val_share: float = 0.1
+    salvage: bool = False
+    progress: bool = False
+
+    def __post_init__(self):
+        if not self.personas or not any(p.strip() for p in self.personas):
+            raise DatasetError("no persona given", fix="Pass --persona NAME (a name or id).")
+        if not 0 <= self.val_share < 1:
+            raise DatasetError(f"--val-share {self.val_share} is outside [0, 1)",
+                               fix="Use a share such as 0.1 (10% of examples for val).")
+        if self.context_turns < 1:
+            raise DatasetError("--context-turns must be at least 1", fix="Use e.g. 8.")
+        if self.merge_window_s < 0 or self.gap_s <= 0:
+            raise DatasetError("--merge-window must be >= 0 and --gap > 0",
+                               fix="Use e.g. --merge-window 5 --gap 60 (minutes).")
+        self.phone_region = self.phone_region.upper()
+        if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+            raise DatasetError(f"unknown --phone-region {self.phone_region!r}",
+                               fix="Use a two-letter country code such as US, GB, DE or IN.")
+        if self.attachments not in ATTACHMENT_POLICIES:
+            raise DatasetError(f"unknown --attachments {self.attachments!r}",
+                               fix=f"Use one of {', '.join(ATTACHMENT_POLICIES)}.")
+
+
+@dataclass
+class _Author:
+    """One (author id, shown name) pair as prepare sees it; looked up once, then cached."""
+
+    author_id: str
+    name: str
+    is_persona: bool
+    excluded: bool
+    label: str  # the `name` of their turns
+    messages: int = 0  # kept messages, for the "most active authors" hint
+
+
+class _People:
+    """Who is who: the persona test, exclusions, labels, and activity for error messages."""
+
+    def __init__(self, options: PrepareOptions):
+        self.persona_keys = {p.strip().casefold() for p in options.personas if p.strip()}
+        self.excluded_keys = {p.strip().casefold() for p in options.exclude_authors if p.strip()}
+        self._authors: dict[tuple[str, str], _Author] = {}
+        self.persona_aliases: set[str] = set()
+
+    def author(self, message: Message) -> _Author:
+        key = (message.author_id, message.author_name)
+        found = self._authors.get(key)
+        if found is None:
+            names = message.known_as()
+            is_persona = bool(names & self.persona_keys)
+            found = self._authors[key] = _Author(
+                message.author_id, message.author_name, is_persona,
+                bool(names & self.excluded_keys), self._label(message.author_name))
+            if is_persona:
+                self.persona_aliases.update((*message.author_aliases, message.author_id))
+        return found
+
+    def _label(self, name: str) -> str:
+        """A speaker label that is never the persona's (the model would mix them up)."""
+        label = clean_speaker_name(name)
+        if label.casefold() in self.persona_keys:
+            label = clean_speaker_name(f"{label} (not the persona)")
+        return label
+
+    def persona_name(self, requested: list[str]) -> str:
+        """The label for the persona's turns: the first --persona as typed, unless that was
+        an id, then the persona's most used display name."""
+        first = requested[0].strip()
+        if not first.isdigit():
+            return clean_speaker_name(first)
+        shown = Counter()
+        for author in self._authors.values():
+            if author.is_persona:
+                shown[author.name] += author.messages
+        return clean_speaker_name(shown.most_common(1)[0][0]) if shown else first
+
+    @property
+    def activity(self) -> Counter:
+        """author id -> kept messages."""
+        counts: Counter[str] = Counter()
+        for author in self._authors.values():
+            counts[author.author_id] += author.messages
+        return +counts
+
+    def most_active(self, count: int = 5) -> str:
+        names: dict[str, Counter] = {}
+        for author in self._authors.values():
+            names.setdefault(author.author_id, Counter())[author.name] += author.messages
+        return ", ".join(
+            f"{names[author_id].most_common(1)[0][0]} ({messages} messages)"
+            for author_id, messages in self.activity.most_common(count)
+        )
+
+
+def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
+    """Write the dataset folder into `out_dir` (which exists and is empty); return stats."""
+    sources = find_sources(options.exports)
+    # The package's messages are also in any DCE export of the same channel; read exports
+    # first so the richer copy (with replies and names) is the one kept.
+    sources.sort(key=lambda s: s.format == data_package.FORMAT)
+    shared_channels = _channels_in_several_sources(sources)
+    people = _People(options)
+    cleaner = TextCleaner(CleaningOptions(options.keep_pii, options.phone_region))
+    builder = ConversationBuilder(TurnOptions(
+        merge_window=timedelta(seconds=options.merge_window_s),
+        gap=timedelta(seconds=options.gap_s), context_turns=options.context_turns))
+    writer = ExampleWriter(out_dir)
+    dropped: Counter[str] = Counter()
+    reports: list[ReadReport] = []
+    seen_ids: dict[str, set[str]] = {channel: set() for channel in shared_channels}
+    counts = Counter()
+    try:
+        for source in sources:
+            report = ReadReport(source.path, source.format)
+            reports.append(report)
+            for message in _progress(read_source(source, report, salvage=options.salvage),
+                                     source, options.progress):
+                author = people.author(message)
+                # The usual message needs none of the drop checks: test that in one line
+                # (this loop runs once per message, millions of times on a big export).
+                if (message.kind is _SYSTEM or message.is_bot or author.excluded
+                        or message.channel_id in seen_ids):
+                    reason = _drop_reason(message, author, options, seen_ids)
+                    if reason:
+                        dropped[reason] += 1
+                        continue
+                is_persona = author.is_persona
+                if (author.messages == 0 or message.mention_names
+                        or message.channel_id not in cleaner.channel_names):
+                    cleaner.learn(message)
+                text = cleaner.clean(message.content, message.mention_names)
+                if not text:
+                    text, reason = _without_text(message, is_persona, options.attachments)
+                    if reason:
+                        dropped[reason] += 1
+                        continue
+                counts["persona_messages" if is_persona else "other_messages"] += 1
+                author.messages += 1
+                example = builder.add(message.channel_id, message.id, message.author_id,
+                                      author.label, is_persona, message.timestamp, text,
+                                      message.reply_to)
+                if example is not None:
+                    writer.add(example)
+        for example in builder.finish():
+            writer.add(example)
+    except BaseException:
+        writer.abandon()
+        raise
+    _check_usable(options, people, sources, counts, writer)
+    split = writer.finish(options.val_share, seed)
+    stats = {
+        "persona": {"name": people.persona_name(options.personas),
+                    "aliases": sorted(people.persona_aliases | set(options.personas))},
+        "files": [{"path": str(r.path), "format": r.format, "messages_read": r.messages,
+                   "salvaged": r.salvaged, "notes": r.notes} for r in reports],
+        "messages_read": sum(r.messages for r in reports),
+        "messages_kept": counts["persona_messages"] + counts["other_messages"],
+        "persona_messages": counts["persona_messages"],
+        "dropped": dict(sorted(dropped.items())),
+        "turns": builder.counts.turns,
+        "persona_turns": builder.counts.persona_turns,
+        "persona_turns_without_context": builder.counts.persona_turns_without_context,
+        "conversations": builder.counts.conversations,
+        "examples": writer.written,
+        "duplicates_removed": writer.duplicates,
+        **asdict(split),
+        "pii_masked": {kind: cleaner.pii_counts[kind] for kind in sorted(cleaner.pii_counts)},
+        "salvaged": sum(r.salvaged for r in reports),
+        "options": _options_record(options, seed),
+    }
+    write_stats(out_dir, stats)
+    return stats
+
+
+def _drop_reason(message: Message, author: _Author, options: PrepareOptions,
+                 seen_ids: dict[str, set[str]]) -> str | None:
+    if message.kind is MessageKind.SYSTEM:
+        return "system"
+    if message.is_bot and not options.include_bots:
+        return "bot"
+    if author.excluded:
+        return "excluded_author"
+    seen = seen_ids.get(message.channel_id)
+    if seen is not None:
+        if message.id in seen:
+            return "duplicate_message"
+        seen.add(message.id)
+    return None
+
+
+def _without_text(message: Message, is_persona: bool, policy: str) -> tuple[str, str | None]:
+    """What a message with no text becomes: (placeholder, None) or ("", drop reason).
+
+    The persona's attachment-only messages are dropped: a text model cannot learn to send
+    a picture. Other people's become a placeholder by default, since "lol same" after a
+    photo only makes sense if the context shows something was shared.
+    """
+    carries = message.attachment_count or message.sticker_names or message.embed_count
+    if message.forwarded:
+        return "", "forwarded"
+    if not carries:
+        return "", "empty"
+    if is_persona or policy == "drop":
+        return "", "attachment_only"
+    if message.sticker_names and not message.attachment_count:
+        return f"[sticker: {message.sticker_names[0]}]", None
+    return ("[attachment]" if message.attachment_count else "[embed]"), None
+
+
+def _check_usable(options, people: _People, sources: list[Source], counts, writer) -> None:
+    if counts["persona_messages"] == 0:
+        writer.abandon()
+        if not people.activity:
+            raise DatasetError("no messages left to use",
+                               where=", ".join(map(str, options.exports)),
+                               fix="Check the exports hold conversations (see docs/data.md).")
+        raise DatasetError(
+            f"no messages by persona {', '.join(options.personas)!r}",
+            fix=f"Most active authors: {people.most_active()}. Pass one of them (name or id) "
+            "to --persona.",
+        )
+    if writer.written == 0:
+        writer.abandon()
+        only_package = all(s.format == data_package.FORMAT for s in sources)
+        if only_package or counts["other_messages"] == 0:
+            raise DatasetError(data_package.EXPLANATION if only_package else
+                               "the exports hold only the persona's messages: nothing to reply to",
+                               fix=data_package.ADVICE)
+        raise DatasetError(
+            "the persona never replies to anyone, so there are no examples",
+            fix="Give exports of channels where the persona talks with others, or a longer "
+            "--gap so replies after a pause still count.",
+        )
+
+
+def _channels_in_several_sources(sources: list[Source]) -> set[str]:
+    seen: Counter[str] = Counter()
+    for source in sources:
+        seen.update(peek_channel_ids(source))
+    return {channel for channel, times in seen.items() if times > 1}
+
+
+def _progress(messages: Iterator[Message], source: Source, enabled: bool) -> Iterator[Message]:
+    if not enabled:
+        return messages
+    return tqdm(messages, desc=source.path.name, unit=" msg", leave=False)
+
+
+def _options_record(options: PrepareOptions, seed: int) -> dict:
+    record = asdict(options)
+    record["exports"] = [str(path) for path in options.exports]
+    record.pop("progress")
+    record["seed"] = seed
+    return record

@@ -1,0 +1,247 @@
+"""DiscordChatExporter JSON, any size, streamed with ijson.
+
+A DCE JSON export is one object: `guild` and `channel` first, then a `messages` list that
+holds nearly all the bytes. The header is read in a short first pass; the list is then
+streamed one message at a time, so memory stays flat however large the file is.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import ijson
+
+from training.errors import ExportError
+from training.messages import Message, MessageKind
+from training.readers.base import (
+    CountingReader,
+    ReadReport,
+    parse_iso_timestamp,
+    repair_text,
+    split_discriminator,
+)
+
+log = logging.getLogger(__name__)
+
+FORMAT = "dce-json"
+# Message types that are people talking. Everything else (joins, pins, calls, thread
+# created, boosts...) is a system message. Slash-command uses carry a bot's reply text.
+_TALK_TYPES = {"Default", "Reply", "ChatInputCommand", "ContextMenuCommand"}
+_HEADER_KEYS = {"guild", "channel"}
+_ZERO = timedelta(0)
+
+
+def looks_like(head: str) -> bool:
+    """DCE JSON starts `{ "guild": {...}, "channel": {...}` (pretty-printed or not)."""
+    stripped = head.lstrip("\ufeff \t\r\n")
+    return stripped.startswith("{") and ('"guild"' in head or '"channel"' in head)
+
+
+def read_header(path: Path) -> dict:
+    """`guild` and `channel`, read until the `messages` list begins (a few hundred bytes)."""
+    header: dict = {}
+    builder: ijson.ObjectBuilder | None = None
+    key = None
+    with path.open("rb") as raw:
+        try:
+            for prefix, event, value in ijson.parse(raw):
+                if builder is not None:
+                    if prefix == key and event in ("end_map", "end_array"):
+                        header[key] = builder.value
+                        builder = None
+                    else:
+                        builder.event(event, value)
+                    continue
+                if prefix == "" and event == "start_array":
+                    raise _wrong_shape(path, "the file is a JSON list, not an export object")
+                if prefix == "messages" and event == "start_array":
+                    header["messages"] = True
+                    return header
+                if prefix in _HEADER_KEYS and event == "start_map":
+                    key, builder = prefix, ijson.ObjectBuilder()
+                    builder.event(event, value)
+        except ijson.JSONError as error:
+            raise ExportError(
+                f"not valid JSON before the messages list ({_short(error)})",
+                where=str(path),
+                fix="Re-export the channel with DiscordChatExporter (--format Json).",
+            ) from error
+    return header
+
+
+def _wrong_shape(path: Path, what: str) -> ExportError:
+    return ExportError(
+        what,
+        where=str(path),
+        fix="Give a DiscordChatExporter JSON export (an object with 'guild', 'channel' "
+        "and a 'messages' list), or another supported format (see docs/data.md).",
+    )
+
+
+def _short(error: Exception) -> str:
+    return " ".join(str(error).split())[:120]
+
+
+def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[Message]:
+    header = read_header(path)
+    if "messages" not in header:
+        raise _wrong_shape(path, "no 'messages' list found")
+    guild = header.get("guild") or {}
+    channel = header.get("channel") or {}
+    channel_id = str(channel.get("id") or path.stem)
+    channel_name = repair_text(str(channel.get("name") or path.stem))
+    # DCE writes DMs under a placeholder guild with id 0.
+    guild_name = None if str(guild.get("id", "0")) == "0" else repair_text(str(guild.get("name")))
+
+    last_id = None
+    with path.open("rb") as raw:
+        counting = CountingReader(raw)
+        items = ijson.items(counting, "messages.item", use_float=True)
+        while True:
+            try:
+                item = next(items)
+            except StopIteration:
+                return
+            except ijson.JSONError as error:
+                _on_break(path, report, counting.position, last_id, error, salvage)
+                return
+            if not isinstance(item, dict):
+                raise _wrong_shape(path, f"message {report.messages + 1} is not an object")
+            message = _to_message(item, channel_id, channel_name, guild_name, path, report)
+            last_id = message.id
+            report.messages += 1
+            yield message
+
+
+def _on_break(path, report, position, last_id, error, salvage) -> None:
+    after = f"after message id {last_id}" if last_id else "before the first message"
+    truncated = isinstance(error, ijson.IncompleteJSONError) and "premature EOF" in str(error)
+    what = "the file ends early" if truncated else f"the JSON breaks ({_short(error)})"
+    if salvage:
+        report.salvaged = report.messages
+        report.notes.append(f"{what} near byte {position}, {after}")
+        log.warning(
+            "%s: %s near byte %d, %s; keeping the %d messages read before it (--salvage)",
+            path, what, position, after, report.messages,
+        )
+        return
+    raise ExportError(
+        f"{what} near byte {position}, {after} ({report.messages} messages read)",
+        where=str(path),
+        fix="Re-export it with DiscordChatExporter, or pass --salvage to keep the "
+        f"{report.messages} complete messages before the break.",
+    ) from error
+
+
+@functools.lru_cache(maxsize=4096)
+def _author_names(author_id, username, nickname, global_name) -> tuple[str, str, tuple[str, ...]]:
+    """(id, shown name, every alias) for an author; cached: a few people write most lines."""
+    username, nickname, global_name = (repair_text(str(n or "")) for n in
+                                       (username, nickname, global_name))
+    # Shown as Discord shows it: a legacy `#1234` discriminator is not part of the name.
+    shown = nickname or global_name or split_discriminator(username)[0] or str(author_id)
+    aliases = tuple(dict.fromkeys(
+        alias for name in (shown, nickname, global_name, username) if name
+        for alias in split_discriminator(name)
+    ))
+    return str(author_id or username), shown, aliases
+
+
+def _author(author: dict) -> tuple[str, str, tuple[str, ...]]:
+    return _author_names(author.get("id"), author.get("name"), author.get("nickname"),
+                         author.get("globalName"))
+
+
+def _to_message(item: dict, channel_id, channel_name, guild_name, path, report) -> Message:
+    # The fast path for the usual DCE message: plain subscripts, no optional parts. Any
+    # surprise (a missing key, an odd type) falls through to the careful path below, which
+    # handles optional fields and explains what is wrong.
+    try:
+        if (item["type"] != "Default" or item["mentions"] or item["stickers"] or item["embeds"]
+                or "reference" in item or "forwardedMessage" in item):
+            return _to_message_in_full(item, channel_id, channel_name, guild_name, path, report)
+        message_id, author, content = item["id"], item["author"], item["content"]
+        if type(message_id) is not str or not message_id:
+            raise TypeError("the careful path says what is wrong with the id")
+        author_id, shown, aliases = _author(author)
+        return Message(
+            message_id, channel_id, channel_name, guild_name, author_id, shown, aliases,
+            author["isBot"] is True, _utc(item["timestamp"]),
+            content if content.isascii() else repair_text(content),
+            None, len(item["attachments"]),
+        )
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return _to_message_in_full(item, channel_id, channel_name, guild_name, path, report)
+
+
+def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
+                        report) -> Message:
+    message_id = item.get("id")
+    author = item.get("author")
+    timestamp = item.get("timestamp")
+    if not message_id or not isinstance(author, dict) or not timestamp:
+        where = f"{path}: message {report.messages + 1}" + (
+            f" (id {message_id})" if message_id else "")
+        missing = [k for k in ("id", "author", "timestamp") if not item.get(k)]
+        raise ExportError(
+            f"message is missing {', '.join(missing) or 'a usable author'}",
+            where=where,
+            fix="This is not a DiscordChatExporter message list; re-export the channel as JSON.",
+        )
+    author_id, shown, aliases = _author(author)
+    kind_name = item.get("type") or "Default"
+    reference = item.get("reference")
+    reply_to = None
+    forwarded = False
+    if reference and isinstance(reference, dict):
+        if kind_name == "Reply" and reference.get("messageId"):
+            reply_to = str(reference["messageId"])
+        forwarded = reference.get("type") == "Forward"
+    forwarded = forwarded or bool(item.get("forwardedMessage"))
+    mentions = item.get("mentions")
+    stickers = item.get("stickers")
+    content = item.get("content") or ""
+    try:
+        stamp = _utc(timestamp)
+    except (TypeError, ValueError):
+        stamp = parse_iso_timestamp(str(timestamp), where=f"{path}: message "
+                                    f"{report.messages + 1} (id {message_id})")
+    return Message(
+        id=str(message_id),
+        channel_id=channel_id,
+        channel_name=channel_name,
+        guild_name=guild_name,
+        author_id=author_id,
+        author_name=shown,
+        author_aliases=aliases,
+        is_bot=bool(author.get("isBot")),
+        timestamp=stamp,
+        content=repair_text(content) if isinstance(content, str) else str(content),
+        reply_to=reply_to,
+        attachment_count=len(item.get("attachments") or ()),
+        kind=(
+            MessageKind.SYSTEM if kind_name not in _TALK_TYPES
+            else MessageKind.REPLY if reply_to else MessageKind.DEFAULT
+        ),
+        mention_names={
+            str(m.get("id")): repair_text(str(m.get("nickname") or m.get("name") or ""))
+            for m in mentions if isinstance(m, dict) and m.get("id")
+        } if mentions else {},
+        sticker_names=tuple(
+            repair_text(str(s.get("name") or "sticker")) for s in stickers if isinstance(s, dict)
+        ) if stickers else (),
+        embed_count=len(item.get("embeds") or ()),
+        forwarded=forwarded,
+    )
+
+
+def _utc(value: str) -> datetime:
+    """DCE writes `2024-05-01T10:01:00.000+00:00`: parse it directly (the fast, usual path)."""
+    stamp = datetime.fromisoformat(value)
+    if stamp.tzinfo is None:
+        raise ValueError("no offset")
+    return stamp if stamp.utcoffset() == _ZERO else stamp.astimezone(timezone.utc)

@@ -1,0 +1,115 @@
+"""DiscordChatExporter plain text.
+
+    ==============================================================
+    Guild: Cat Cafe
+    Channel: Chat / general
+    ==============================================================
+
+    [11-Jun-20 07:55 PM] alice (pinned)
+    hello
+    {Attachments}
+    https://cdn.discordapp.com/attachments/.../cat.png
+
+    {Reactions}
+    😀 (2)
+
+Blocks in braces belong to the message above them, not to its text. Read line by line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from training.errors import ExportError
+from training.messages import Message
+from training.readers.base import (
+    ReadReport,
+    parse_loose_timestamp,
+    repair_text,
+    split_discriminator,
+)
+from training.readers.dce_csv import channel_from_name
+
+FORMAT = "dce-text"
+_RULE = re.compile(r"^={10,}\s*$")
+_MESSAGE_START = re.compile(r"^\[(?P<date>[^\]]{6,40})\] (?P<author>.+?)(?P<pinned> \(pinned\))?$")
+_BLOCKS = {"{Attachments}", "{Reactions}", "{Embed}", "{Stickers}"}
+
+
+def looks_like(head: str) -> bool:
+    lines = head.lstrip("\ufeff").splitlines()
+    return bool(lines) and bool(_RULE.match(lines[0])) and any(
+        line.startswith(("Guild:", "Channel:")) for line in lines[1:6]
+    )
+
+
+def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[Message]:
+    channel_id, channel_name = channel_from_name(path)
+    guild_name = None
+    pending: dict | None = None  # the message being collected
+    in_header = False
+    block = None
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = repair_text(line.rstrip("\r\n"))
+            if _RULE.match(line):
+                in_header = not in_header
+                continue
+            if in_header:
+                if line.startswith("Guild:"):
+                    guild_name = line.split(":", 1)[1].strip() or None
+                elif line.startswith("Channel:"):
+                    channel_name = line.split(":", 1)[1].strip().rsplit(" / ", 1)[-1]
+                continue
+            start = _MESSAGE_START.match(line)
+            timestamp = parse_loose_timestamp(start.group("date")) if start else None
+            if timestamp is not None:
+                if pending:
+                    yield _finish(pending, report, channel_id, channel_name, guild_name)
+                pending = {"author": start.group("author"), "timestamp": timestamp,
+                           "line": number, "lines": [], "attachments": 0, "stickers": 0}
+                block = None
+                continue
+            if pending is None:
+                if line.strip() and not line.startswith("Exported "):
+                    raise ExportError(
+                        f"text before the first message: {line[:60]!r}",
+                        where=f"{path}:{number}",
+                        fix="Give the file as DiscordChatExporter wrote it (--format PlainText).",
+                    )
+                continue
+            if line in _BLOCKS:
+                block = line
+                continue
+            if block:
+                if not line.strip():
+                    block = None
+                elif block == "{Attachments}":
+                    pending["attachments"] += 1
+                elif block == "{Stickers}":
+                    pending["stickers"] += 1
+                continue
+            pending["lines"].append(line)
+    if pending:
+        yield _finish(pending, report, channel_id, channel_name, guild_name)
+
+
+def _finish(pending: dict, report: ReadReport, channel_id, channel_name, guild_name) -> Message:
+    report.messages += 1
+    names = split_discriminator(pending["author"])
+    return Message(
+        id=f"{channel_id}:{pending['line']}",
+        channel_id=channel_id,
+        channel_name=channel_name,
+        guild_name=guild_name,
+        author_id=names[0],
+        author_name=names[0],
+        author_aliases=names,
+        is_bot=False,
+        timestamp=pending["timestamp"],
+        content="\n".join(pending["lines"]).strip("\n"),
+        attachment_count=pending["attachments"],
+        sticker_names=("sticker",) * pending["stickers"],
+    )
