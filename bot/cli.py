@@ -1,0 +1,108 @@
+"""`catgpt-bot` (also `python -m bot`): serve a model folder on Discord, or chat in the console.
+
+catgpt-bot                               # settings from the environment and .env
+catgpt-bot --model models/demo           # a different model folder
+catgpt-bot --console --model models/demo # local chat, no token needed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.errors import BotError
+from bot.settings import load_settings, read_environment
+
+log = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="catgpt-bot",
+        description="Serve a CatGPT model folder as a Discord bot, or chat with it locally.",
+    )
+    parser.add_argument("--model", metavar="DIR", help="model folder (overrides CATGPT_MODEL)")
+    parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides CATGPT_DEVICE)")
+    parser.add_argument(
+        "--env-file", default=".env", metavar="PATH", help="settings file to read (default .env)"
+    )
+    parser.add_argument(
+        "--console", action="store_true", help="chat over stdin/stdout instead of Discord"
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="with --console: when stdin is not a terminal, say a few built-in lines",
+    )
+    parser.add_argument("--name", default="you", help="your name in console mode (default: you)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
+    return parser
+
+
+def _console(args, settings) -> int:
+    from bot.console import run_console
+    from bot.engine import Engine
+
+    engine = Engine.from_folder(
+        settings.model,
+        device=settings.device,
+        queue_size=settings.queue_size,
+        max_batch=settings.max_batch,
+        max_new_tokens=settings.max_new_tokens,
+        cpu_threads=settings.cpu_threads,
+    )
+    try:
+        return run_console(engine, name=args.name, history=settings.history, demo=args.demo)
+    finally:
+        engine.close(settings.shutdown_timeout)
+
+
+def _discord(settings) -> int:
+    import aiohttp
+    import discord
+
+    from bot.client import run_bot
+
+    try:
+        asyncio.run(run_bot(settings))
+    except discord.LoginFailure:
+        raise BotError(
+            "Discord rejected the token",
+            where="DISCORD_TOKEN",
+            fix="Reset it on the Bot page of the Developer Portal and paste the new one.",
+        ) from None
+    except discord.PrivilegedIntentsRequired:
+        raise BotError(
+            "CATGPT_MESSAGE_CONTENT=true but the Message Content intent is off",
+            fix="Turn on 'Message Content Intent' on the Bot page of the Developer Portal, "
+            "or set CATGPT_MESSAGE_CONTENT=false.",
+        ) from None
+    except aiohttp.ClientConnectionError as error:
+        raise BotError(
+            f"cannot reach Discord ({error})",
+            fix="Check the network connection (or use --console to chat offline).",
+        ) from None
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        env = read_environment(args.env_file)
+        settings = load_settings(
+            env, model=args.model, device=args.device, require_token=not args.console
+        )
+        # The console's output is the chat itself: keep library chatter to warnings there.
+        level = "DEBUG" if args.verbose else "WARNING" if args.console else settings.log_level
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        if args.console:
+            return _console(args, settings)
+        return _discord(settings)
+    except BotError as error:
+        print(f"catgpt-bot: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("catgpt-bot: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,146 @@
+"""The discord.py bot: start-up in `setup_hook`, one cog per feature, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+
+import discord
+from discord.ext import commands
+
+from bot.cogs import NOTICES
+from bot.cogs.admin import Admin
+from bot.cogs.errors import ErrorHandler
+from bot.cogs.mentions import Mentions
+from bot.cogs.slash import Slash
+from bot.conversation import ConversationBuilder
+from bot.cooldown import UserCooldown
+from bot.engine import Engine
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def intents_for(settings: Settings) -> discord.Intents:
+    intents = discord.Intents.default()
+    # Privileged: without it Discord blanks the text of messages that do not mention the bot,
+    # so the context is only mentions and the bot's replies (docs/bot.md explains).
+    intents.message_content = settings.message_content
+    return intents
+
+
+class CatGPTBot(commands.Bot):
+    """Dependencies come in: the settings, and the engine or a function that loads one."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        load_engine: Callable[[], Engine] | None = None,
+        **options,
+    ):
+        options.setdefault("intents", intents_for(settings))
+        super().__init__(
+            # A mention prefix works without the message-content intent; only `sync` uses it.
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            # Belt and braces: every send also passes AllowedMentions.none() itself.
+            allowed_mentions=discord.AllowedMentions.none(),
+            owner_id=settings.owner_id,
+            **options,
+        )
+        self.settings = settings
+        self.engine = engine
+        self._load_engine = load_engine or (
+            lambda: Engine.from_folder(
+                settings.model,
+                device=settings.device,
+                queue_size=settings.queue_size,
+                max_batch=settings.max_batch,
+                max_new_tokens=settings.max_new_tokens,
+                cpu_threads=settings.cpu_threads,
+            )
+        )
+        self._shutdown: asyncio.Future | None = None
+
+    async def setup_hook(self) -> None:
+        if self.engine is None:
+            # Loading weights takes seconds: a thread keeps the event loop (heartbeats) free.
+            self.engine = await asyncio.to_thread(self._load_engine)
+        cooldown = UserCooldown(self.settings.cooldown)
+        conversations = ConversationBuilder(
+            persona=self.engine.persona, history=self.settings.history, skip_texts=NOTICES
+        )
+        await self.add_cog(ErrorHandler(self))
+        await self.add_cog(
+            Mentions(
+                self,
+                engine=self.engine,
+                settings=self.settings,
+                cooldown=cooldown,
+                conversations=conversations,
+            )
+        )
+        await self.add_cog(
+            Slash(self, engine=self.engine, settings=self.settings, cooldown=cooldown)
+        )
+        await self.add_cog(Admin(self))
+        if self.settings.dev_guild is not None:
+            guild = discord.Object(self.settings.dev_guild)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d command(s) to the development guild", len(synced))
+
+    async def process_commands(self, message: discord.Message) -> None:
+        # Every mention parses as a command attempt ("@bot hi" -> command "hi"); only real
+        # commands are invoked, so chat lines do not raise CommandNotFound.
+        if message.author.bot:
+            return
+        ctx = await self.get_context(message)
+        if ctx.command is not None:
+            await self.invoke(ctx)
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (%s) in %d guild(s)", self.user, self.user.id, len(self.guilds))
+
+    async def close(self) -> None:
+        """Stop taking mentions, let the ones in progress finish (bounded), then disconnect.
+
+        Called by the signal handler and again by `async with bot` on the way out: the second
+        call waits for the first instead of starting over.
+        """
+        if self._shutdown is None:
+            self._shutdown = asyncio.ensure_future(self._graceful_close())
+        await asyncio.shield(self._shutdown)
+
+    async def _graceful_close(self) -> None:
+        timeout = self.settings.shutdown_timeout
+        if self.engine is not None:
+            log.info("shutting down: finishing replies in progress (up to %.0fs)", timeout)
+            self.engine.stop_accepting()
+            mentions = self.get_cog("Mentions")
+            if mentions is not None:
+                await mentions.drain(timeout)
+            await self.engine.aclose(timeout=1.0)
+            if mentions is not None:
+                # Those cut short get a moment to say goodbye, then are cancelled.
+                await mentions.drain(2.0)
+                for task in mentions.inflight:
+                    task.cancel()
+        await super().close()
+
+
+async def run_bot(settings: Settings, bot: CatGPTBot | None = None) -> None:
+    """Connect and serve until SIGINT/SIGTERM, then shut down gracefully."""
+    bot = bot or CatGPTBot(settings)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, lambda: asyncio.ensure_future(bot.close()))
+        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C still raises there
+            pass
+    async with bot:
+        await bot.start(settings.token)

@@ -1,0 +1,22 @@
+"""One cog per feature: mentions, the /catgpt command, owner-only admin, the tree's error handler.
+
+Cogs import no torch: they talk to the engine only through `await engine.reply(messages)`.
+"""
+
+from __future__ import annotations
+
+from bot.errors import EngineBusy, EngineClosed, GenerationError
+
+COOLDOWN_NOTICE = "Give me a few seconds to catch my breath, then ask again."
+NOT_HERE_NOTICE = "I'm not allowed to chat here."
+
+# What the bot itself says that is not the persona talking; kept out of the context.
+NOTICES = frozenset(
+    {
+        COOLDOWN_NOTICE,
+        NOT_HERE_NOTICE,
+        EngineBusy.user_message,
+        EngineClosed.user_message,
+        GenerationError.user_message,
+    }
+)

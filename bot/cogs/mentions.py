@@ -1,0 +1,122 @@
+"""Answer @mentions in guild channels and DMs (DESIGN.md: "The bot's path for one mention")."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import discord
+from discord.ext import commands
+
+from bot.cogs import COOLDOWN_NOTICE
+from bot.conversation import ConversationBuilder
+from bot.cooldown import UserCooldown
+from bot.errors import EngineError
+from bot.sanitize import prepare_reply
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+def channel_ids(channel) -> tuple[int, ...]:
+    """The channel, and its parent when it is a thread (allowing a channel allows its threads)."""
+    parent_id = getattr(channel, "parent_id", None)
+    return (channel.id, parent_id) if parent_id else (channel.id,)
+
+
+class Mentions(commands.Cog):
+    def __init__(
+        self,
+        bot: commands.Bot,
+        *,
+        engine,
+        settings: Settings,
+        cooldown: UserCooldown,
+        conversations: ConversationBuilder,
+    ):
+        self.bot = bot
+        self.engine = engine
+        self.settings = settings
+        self.cooldown = cooldown
+        self.conversations = conversations
+        # Handlers in progress, so shutdown can let them send what they are writing.
+        self.inflight: set[asyncio.Task] = set()
+
+    def allowed_here(self, message: discord.Message) -> bool:
+        guild_id = message.guild.id if message.guild else None
+        return self.settings.allows(guild_id, channel_ids(message.channel))
+
+    def is_call(self, message: discord.Message) -> bool:
+        """A person @mentioned the bot itself (not @everyone/@here/a role), or wrote in a DM."""
+        me = self.bot.user
+        if me is None or message.author.bot or message.author.id == me.id:
+            return False
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return False
+        if message.guild is None:
+            return True  # in a DM everything is said to the bot; nobody @mentions there
+        # Not mentioned_in(): that is also true for @everyone and for roles the bot holds.
+        return me in message.mentions
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if self.bot.user is None or not self.allowed_here(message):
+            return
+        self.conversations.observe(message, self.bot.user)
+        if not self.is_call(message):
+            return
+        # `@bot sync` from the owner is the admin command, not a chat line.
+        ctx = await self.bot.get_context(message)
+        if ctx.valid and await self.bot.is_owner(message.author):
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self.inflight.add(task)
+        try:
+            await self.answer(message)
+        finally:
+            if task is not None:
+                self.inflight.discard(task)
+
+    async def answer(self, message: discord.Message) -> None:
+        if self.cooldown.hit(message.author.id):
+            if self.cooldown.should_notice(message.author.id):
+                await self.send(message, [COOLDOWN_NOTICE])
+            return
+        try:
+            async with message.channel.typing():
+                chat = await self.conversations.build(message, self.bot.user)
+                text = await self.engine.reply(chat)
+        except EngineError as error:
+            # GenerationError was logged with its traceback by the engine.
+            log.info("mention %s not answered: %s", message.id, type(error).__name__)
+            await self.send(message, [error.user_message])
+            return
+        except discord.HTTPException:
+            log.exception("Discord refused a call while answering %s", message.id)
+            return
+        me = self.bot.user
+        display = getattr(message.guild.me, "display_name", me.name) if message.guild else me.name
+        names = [self.engine.persona, *self.engine.aliases, me.name, display]
+        await self.send(message, prepare_reply(text, names))
+
+    async def send(self, message: discord.Message, chunks: list[str]) -> None:
+        """The first chunk replies to `message` (still fine if it was deleted); no pings, ever."""
+        reference = message.to_reference(fail_if_not_exists=False)
+        try:
+            for index, chunk in enumerate(chunks):
+                await message.channel.send(
+                    chunk,
+                    reference=reference if index == 0 else None,
+                    allowed_mentions=NO_MENTIONS,
+                )
+        except discord.HTTPException:
+            log.exception("could not send the reply to %s", message.id)
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` for the handlers in progress (shutdown)."""
+        pending = {t for t in self.inflight if not t.done()}
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)

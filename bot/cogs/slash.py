@@ -1,0 +1,62 @@
+"""`/catgpt prompt:<text>`: defer at once (Discord's 3-second rule), then follow up."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cogs import COOLDOWN_NOTICE, NOT_HERE_NOTICE
+from bot.cogs.mentions import NO_MENTIONS, channel_ids
+from bot.cooldown import UserCooldown
+from bot.sanitize import prepare_reply
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class NotAllowedHere(app_commands.CheckFailure):
+    user_message = NOT_HERE_NOTICE
+
+
+class OnCooldown(app_commands.CheckFailure):
+    user_message = COOLDOWN_NOTICE
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"on cooldown for {retry_after:.1f}s")
+        self.retry_after = retry_after
+
+
+class Slash(commands.Cog):
+    def __init__(self, bot: commands.Bot, *, engine, settings: Settings, cooldown: UserCooldown):
+        self.bot = bot
+        self.engine = engine
+        self.settings = settings
+        self.cooldown = cooldown
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Raised errors reach the tree's one error handler, which answers ephemerally.
+        channel = interaction.channel
+        ids = channel_ids(channel) if channel is not None else (interaction.channel_id or 0,)
+        if not self.settings.allows(interaction.guild_id, ids):
+            raise NotAllowedHere()
+        retry_after = self.cooldown.hit(interaction.user.id)
+        if retry_after:
+            raise OnCooldown(retry_after)
+        return True
+
+    @app_commands.command(name="catgpt", description="Say something to the persona.")
+    @app_commands.describe(prompt="What you say to it")
+    async def catgpt(
+        self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 1500]
+    ) -> None:
+        # Generation takes longer than the 3 seconds Discord waits for a first answer.
+        await interaction.response.defer(thinking=True)
+        name = interaction.user.display_name
+        chat = [{"role": "user", "name": name, "content": prompt}]
+        text = await self.engine.reply(chat)  # EngineError -> the tree's error handler
+        names = [self.engine.persona, *self.engine.aliases, self.bot.user.name]
+        for chunk in prepare_reply(text, names):
+            await interaction.followup.send(chunk, allowed_mentions=NO_MENTIONS)

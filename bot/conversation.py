@@ -1,0 +1,199 @@
+"""Discord messages -> the chat messages the model reads (role, name, content; oldest first).
+
+Context for one mention = the reply chain above it + the channel's recent messages the bot has
+seen, without duplicates, in time order. "Seen" means what the gateway delivered since start-up
+(kept per channel in `ChannelMemory`), topped up once per channel from the channel's history
+so a restart does not leave the bot without context. Without the privileged message-content
+intent Discord sends empty content for messages that do not mention the bot; those are
+skipped, so the context is then the mentions and the bot's own replies.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import discord
+
+log = logging.getLogger(__name__)
+
+# Discord nests reply chains without limit; past a few levels they stop helping the reply.
+MAX_CHAIN = 10
+
+
+@dataclass(frozen=True)
+class Turn:
+    id: int
+    name: str
+    content: str
+    is_persona: bool
+    reply_to: int | None = None
+
+
+def speaker_label(name: str) -> str:
+    """A name usable as a turn label: one line, no colon (the template ends labels with one)."""
+    return " ".join(name.replace(":", " ").split()) or "user"
+
+
+def to_chat(turns: list[Turn]) -> list[dict]:
+    """Contract 2's shape: the persona is `assistant`, everyone else `user` with a `name`."""
+    chat = []
+    for turn in turns:
+        if turn.is_persona:
+            chat.append({"role": "assistant", "content": turn.content})
+        else:
+            chat.append({"role": "user", "name": turn.name, "content": turn.content})
+    return chat
+
+
+def readable_text(message: discord.Message, me_id: int, persona: str) -> str:
+    """The text as people read it: mentions become @name, and a mention of the bot @persona."""
+    text = re.sub(rf"<@!?{me_id}>", f"@{persona}", message.content)
+    for user in message.mentions:
+        if user.id != me_id:
+            text = re.sub(rf"<@!?{user.id}>", f"@{user.display_name}", text)
+    for role in message.role_mentions:
+        text = text.replace(f"<@&{role.id}>", f"@{role.name}")
+    for channel in message.channel_mentions:
+        text = text.replace(f"<#{channel.id}>", f"#{getattr(channel, 'name', channel.id)}")
+    return text.strip()
+
+
+class ChannelMemory:
+    """The last `per_channel` turns of the `max_channels` most recently active channels."""
+
+    def __init__(self, per_channel: int = 50, max_channels: int = 1000):
+        self.per_channel = per_channel
+        self.max_channels = max_channels
+        self._channels: OrderedDict[int, OrderedDict[int, Turn]] = OrderedDict()
+
+    def __contains__(self, channel_id: int) -> bool:
+        return channel_id in self._channels
+
+    def channel(self, channel_id: int) -> OrderedDict[int, Turn]:
+        turns = self._channels.get(channel_id)
+        if turns is None:
+            turns = self._channels[channel_id] = OrderedDict()
+            if len(self._channels) > self.max_channels:
+                self._channels.popitem(last=False)
+        self._channels.move_to_end(channel_id)
+        return turns
+
+    def add(self, channel_id: int, turn: Turn) -> None:
+        turns = self.channel(channel_id)
+        turns[turn.id] = turn
+        # Gateway order is nearly but not strictly time order; ids are time-ordered snowflakes.
+        if len(turns) > 1 and next(reversed(turns)) != max(turns):
+            for key in sorted(turns):
+                turns.move_to_end(key)
+        while len(turns) > self.per_channel:
+            turns.popitem(last=False)
+
+    def get(self, channel_id: int, message_id: int) -> Turn | None:
+        turns = self._channels.get(channel_id)
+        return turns.get(message_id) if turns else None
+
+    def before(self, channel_id: int, message_id: int, limit: int) -> list[Turn]:
+        turns = self._channels.get(channel_id) or {}
+        older = [t for key, t in turns.items() if key < message_id]
+        return older[-limit:] if limit else []
+
+
+class ConversationBuilder:
+    """Turns a mention into chat messages; owns the channel memory. One per bot."""
+
+    def __init__(
+        self,
+        *,
+        persona: str,
+        history: int = 20,
+        skip_texts: frozenset[str] = frozenset(),
+    ):
+        self.persona = persona
+        self.history = history
+        # The bot's own notices (busy, cooldown...) are not things the persona said.
+        self.skip_texts = skip_texts
+        self.memory = ChannelMemory(per_channel=max(history * 2, 50))
+        self._backfilled: set[int] = set()
+
+    def turn(self, message: discord.Message, me: discord.abc.User) -> Turn | None:
+        is_persona = message.author.id == me.id
+        if is_persona and message.content in self.skip_texts:
+            return None
+        text = readable_text(message, me.id, self.persona)
+        if not text:
+            return None
+        reference = message.reference
+        is_reply = reference is not None and reference.type is discord.MessageReferenceType.reply
+        reply_to = reference.message_id if is_reply else None
+        name = speaker_label(message.author.display_name)
+        return Turn(message.id, name, text, is_persona, reply_to)
+
+    def observe(self, message: discord.Message, me: discord.abc.User) -> None:
+        """Remember a message the gateway delivered (anyone's, the bot's own included)."""
+        turn = self.turn(message, me)
+        if turn is not None:
+            self.memory.add(message.channel.id, turn)
+
+    async def _backfill(self, message: discord.Message, me: discord.abc.User) -> None:
+        channel_id = message.channel.id
+        if channel_id in self._backfilled:
+            return
+        self._backfilled.add(channel_id)
+        try:
+            async for older in message.channel.history(limit=self.history, before=message):
+                self.observe(older, me)
+        except discord.HTTPException as error:  # e.g. no Read Message History permission
+            log.info("cannot read history of channel %s: %s", channel_id, error)
+
+    async def _chain(self, message: discord.Message, me: discord.abc.User) -> list[Turn]:
+        """The messages this one replies to, oldest first, from memory or fetched."""
+        chain: list[Turn] = []
+        channel_id = message.channel.id
+        reference = message.reference
+        seen = {message.id}
+        while reference is not None and len(chain) < MAX_CHAIN:
+            parent_id = reference.message_id
+            if (
+                parent_id is None
+                or parent_id in seen
+                or reference.channel_id != channel_id
+                or reference.type is not discord.MessageReferenceType.reply  # a forward
+            ):
+                break
+            seen.add(parent_id)
+            turn = self.memory.get(channel_id, parent_id)
+            if turn is None:
+                parent = reference.resolved or reference.cached_message
+                if not isinstance(parent, discord.Message):
+                    try:
+                        parent = await message.channel.fetch_message(parent_id)
+                    except discord.HTTPException:
+                        break  # deleted or unreadable: the chain ends here
+                turn = self.turn(parent, me)
+                reference = parent.reference
+                if turn is None:
+                    continue
+            else:
+                reference = (
+                    discord.MessageReference(message_id=turn.reply_to, channel_id=channel_id)
+                    if turn.reply_to
+                    else None
+                )
+            chain.append(turn)
+        return chain[::-1]
+
+    async def build(self, message: discord.Message, me: discord.abc.User) -> list[dict]:
+        """Chat messages for answering `message`: reply chain + recent turns + the message."""
+        await self._backfill(message, me)
+        current = self.turn(message, me) or Turn(
+            message.id, speaker_label(message.author.display_name), f"@{self.persona}", False
+        )
+        recent = self.memory.before(message.channel.id, message.id, self.history)
+        chain = await self._chain(message, me)
+        by_id = {t.id: t for t in [*chain, *recent]}
+        by_id.pop(message.id, None)
+        turns = [by_id[key] for key in sorted(by_id)]
+        return to_chat([*turns, current])

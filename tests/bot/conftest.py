@@ -1,0 +1,179 @@
+"""Fixtures for the bot's tests: a tiny real model folder, a fake engine, a dpytest bot.
+
+Most tests use FakeEngine (no weights, instant, records what it was asked). The engine tests
+and the console test use `tiny_model_dir`: a 2-layer GPT-2 with a byte-level BPE tokenizer
+trained on the fly and our chat template, saved like `catgpt-train train` saves a model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from discord.ext.test import backend, factories
+
+from bot.client import CatGPTBot
+from bot.errors import EngineClosed
+from bot.settings import Settings
+
+PERSONA = "mochi"
+
+CORPUS = [
+    "hi mochi! how are you today?",
+    "nya~ i am sleepy, the sun is warm",
+    "did you eat the fish already",
+    "meow. yes. all of it. no regrets",
+    "what game are we playing tonight?",
+    "alice: bob: mochi: good night everyone",
+] * 20
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    from training.chat_template import install_chat_template
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    raw = Tokenizer(models.BPE())
+    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    raw.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<|endoftext|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    raw.train_from_iterator(CORPUS, trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>")
+    install_chat_template(tokenizer, PERSONA)
+
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=128,
+        n_embd=64,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    model = GPT2LMHeadModel(config)
+    model.resize_token_embeddings(len(tokenizer))
+    model.generation_config = GenerationConfig(
+        do_sample=False,
+        max_new_tokens=12,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    (folder / "catgpt.json").write_text(
+        json.dumps({"persona": {"name": PERSONA, "aliases": ["mochi-chan"]}})
+    )
+    return folder
+
+
+class FakeEngine:
+    """Stands in for bot.engine.Engine: same surface, answers from `respond(messages)`."""
+
+    def __init__(self, respond=None):
+        self.persona = PERSONA
+        self.aliases = ("mochi-chan",)
+        self.respond = respond or (lambda messages: f"nya~ you said: {messages[-1]['content']}")
+        self.calls: list[list[dict]] = []
+        self.closed = False
+
+    def submit(self, messages) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        self.calls.append(list(messages))
+        try:
+            if self.closed:
+                raise EngineClosed()
+            future.set_result(self.respond(list(messages)))
+        except Exception as error:  # the future carries it, as the engine's does
+            future.set_exception(error)
+        return future
+
+    async def reply(self, messages) -> str:
+        return await asyncio.wrap_future(self.submit(messages))
+
+    def stop_accepting(self) -> None:
+        self.closed = True
+
+    def close(self, timeout: float = 10.0) -> bool:
+        self.closed = True
+        return True
+
+    async def aclose(self, timeout: float = 10.0) -> bool:
+        return self.close(timeout)
+
+
+@pytest.fixture
+def fake_engine():
+    return FakeEngine()
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(model=tmp_path, cooldown=0.0, history=10)
+
+
+@pytest.fixture
+async def bot(fake_engine, settings):
+    """A CatGPTBot wired to dpytest: one guild, one text channel, members alice and bob."""
+    client = CatGPTBot(settings, engine=fake_engine, intents=discord.Intents.all())
+    await client._async_setup_hook()
+    dpytest.configure(client, members=["alice", "bob"])
+    # dpytest swaps in its own connection state, which does not know the loop yet.
+    client._connection.loop = asyncio.get_running_loop()
+    await client.setup_hook()
+    yield client
+    await dpytest.empty_queue()
+
+
+@pytest.fixture
+def payloads(monkeypatch):
+    """Every message payload the bot builds (content, allowed_mentions, message_reference)."""
+    recorded: list[dict] = []
+    original = discord.abc.handle_message_parameters
+
+    def recording(*args, **kwargs):
+        params = original(*args, **kwargs)
+        recorded.append(params.payload)
+        return params
+
+    monkeypatch.setattr(discord.abc, "handle_message_parameters", recording)
+    return recorded
+
+
+def mention(client: discord.Client) -> str:
+    return f"<@{client.user.id}>"
+
+
+async def send_reply(content: str, member, channel, reply_to: discord.Message) -> discord.Message:
+    """dpytest cannot send replies; build the gateway payload with a message_reference."""
+    data = factories.make_message_dict(
+        channel,
+        member,
+        content=content,
+        mentions=backend.find_user_mentions(content, channel.guild),
+        type=discord.MessageType.reply.value,
+        guild_id=channel.guild.id,
+    )
+    data["message_reference"] = {
+        "type": 0,
+        "message_id": reply_to.id,
+        "channel_id": channel.id,
+        "guild_id": channel.guild.id,
+    }
+    state = backend.get_state()
+    state.parse_message_create(data)
+    backend._cur_config.messages.setdefault(channel.id, []).append(data)
+    await dpytest.run_all_events()
+    return state._get_message(data["id"])

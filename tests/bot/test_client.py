@@ -1,0 +1,133 @@
+"""The bot's start-up and shutdown, and the owner-only sync."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+from discord.ext import commands
+
+from bot.client import CatGPTBot
+from bot.engine import Engine
+from bot.errors import EngineClosed
+from bot.settings import Settings
+
+from .conftest import FakeEngine, mention
+from .test_engine import GatedGenerator
+
+ALL = discord.Intents.all()
+
+
+async def start(client: CatGPTBot) -> CatGPTBot:
+    await client._async_setup_hook()
+    dpytest.configure(client, members=["alice", "bob"])
+    client._connection.loop = asyncio.get_running_loop()
+    return client
+
+
+@pytest.fixture
+def synced(monkeypatch):
+    calls = []
+
+    async def fake_sync(self, *, guild=None):
+        calls.append(guild.id if guild else "global")
+        return []
+
+    monkeypatch.setattr(discord.app_commands.CommandTree, "sync", fake_sync)
+    return calls
+
+
+async def test_setup_hook_loads_the_engine_off_the_event_loop(tmp_path, synced):
+    threads = []
+
+    def load():
+        threads.append(threading.current_thread())
+        return FakeEngine()
+
+    client = await start(CatGPTBot(Settings(model=tmp_path), load_engine=load, intents=ALL))
+    await client.setup_hook()
+    assert threads and threads[0] is not threading.main_thread()
+    assert client.engine.persona == "mochi"
+    assert {"Mentions", "Slash", "Admin", "ErrorHandler"} <= set(client.cogs)
+    assert synced == []  # no development guild: nothing synced, never globally at start
+    await dpytest.empty_queue()
+
+
+async def test_dev_guild_gets_the_commands_at_start(tmp_path, synced):
+    settings = Settings(model=tmp_path, dev_guild=123456789012345678)
+    client = await start(CatGPTBot(settings, engine=FakeEngine(), intents=ALL))
+    await client.setup_hook()
+    assert synced == [123456789012345678]
+    assert [c.name for c in client.tree.get_commands(guild=discord.Object(123456789012345678))] == [
+        "catgpt"
+    ]
+
+
+async def test_owner_sync_is_a_command_not_a_chat_line(tmp_path, synced):
+    engine = FakeEngine()
+    client = await start(
+        CatGPTBot(Settings(model=tmp_path, cooldown=0), engine=engine, intents=ALL)
+    )
+    alice, bob = dpytest.get_config().members
+    client.owner_id = alice.id
+    await client.setup_hook()
+    channel = dpytest.get_config().channels[0]
+
+    # dpytest re-raises every command error; in production the error handler drops it quietly.
+    with pytest.raises(commands.CheckFailure):
+        await dpytest.message(f"{mention(client)} sync", channel, bob)  # not the owner
+    assert synced == []
+    assert dpytest.verify().message().contains().content("nya~")
+
+    await dpytest.message(f"{mention(client)} sync", channel, alice)
+    assert synced == ["global"]
+    assert dpytest.verify().message().content("Synced 0 command(s) (global).")
+    assert len(engine.calls) == 1  # only bob's line went to the model
+
+
+async def test_shutdown_lets_the_reply_in_progress_finish(tmp_path, synced):
+    generator = GatedGenerator()
+    engine = Engine(generator, queue_size=4, max_batch=4)
+    client = await start(
+        CatGPTBot(Settings(model=tmp_path, cooldown=0), engine=engine, intents=ALL)
+    )
+    await client.setup_hook()
+    alice = dpytest.get_config().members[0]
+    channel = dpytest.get_config().channels[0]
+
+    talking = asyncio.create_task(dpytest.message(f"{mention(client)} hi", channel, alice))
+    while not generator.entered.is_set():
+        await asyncio.sleep(0.01)
+    client.ws = None  # dpytest's fake gateway cannot be closed; discord.py skips a missing one
+    closing = asyncio.create_task(client.close())
+    await asyncio.sleep(0.05)
+    with pytest.raises(EngineClosed):
+        engine.submit([{"role": "user", "content": "late"}])  # no new work once closing
+    generator.release.set()
+    await asyncio.wait_for(asyncio.gather(talking, closing), 10)
+    assert dpytest.verify().message().content("re: @mochi hi")
+    assert not engine._thread.is_alive()
+
+
+async def test_a_mention_is_answered_by_the_real_engine(tiny_model_dir, tmp_path, synced):
+    from bot.generator import HFGenerator
+    from bot.sanitize import prepare_reply
+
+    generator = HFGenerator.load(tiny_model_dir, device="cpu")
+    engine = Engine(generator, queue_size=4, max_batch=4)
+    client = await start(
+        CatGPTBot(Settings(model=tiny_model_dir, cooldown=0), engine=engine, intents=ALL)
+    )
+    await client.setup_hook()
+    alice = dpytest.get_config().members[0]
+    channel = dpytest.get_config().channels[0]
+    try:
+        await dpytest.message(f"{mention(client)} hi", channel, alice)
+        chat = [{"role": "user", "name": "alice_0_nick", "content": "@mochi hi"}]
+        expected = prepare_reply(generator.generate([chat])[0], ["mochi", "mochi-chan"])[0]
+        assert dpytest.verify().message().content(expected)
+    finally:
+        assert engine.close(5.0)

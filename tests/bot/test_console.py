@@ -1,0 +1,67 @@
+"""Console mode: the same engine and sanitising over stdin/stdout."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.console import DEMO_LINES, run_console
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_console_through_a_pipe(tiny_model_dir, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot",
+            "--console",
+            "--model",
+            str(tiny_model_dir),
+            "--env-file",
+            str(tmp_path / "no.env"),
+        ],
+        input="hi mochi\n\n/reset\nwhat game tonight?\n",
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "you: hi mochi"
+    assert lines[1].startswith("mochi: ") and len(lines[1]) > len("mochi: ")
+    assert lines[2] == "(conversation forgotten)"
+    assert lines[3] == "you: what game tonight?"
+    assert lines[4].startswith("mochi: ")
+    assert len(lines) == 5
+
+
+class PipedStdin(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_demo_plays_its_lines_when_stdin_is_not_a_terminal(fake_engine):
+    out = io.StringIO()
+    run_console(fake_engine, demo=True, stdin=PipedStdin("ignored\n"), stdout=out)
+    said = [c[-1]["content"] for c in fake_engine.calls]
+    assert said == list(DEMO_LINES)
+    assert out.getvalue().count("mochi: nya~ you said: ") == len(DEMO_LINES)
+
+
+def test_console_keeps_the_conversation_and_names_the_speaker(fake_engine):
+    out = io.StringIO()
+    run_console(fake_engine, name="sam", stdin=PipedStdin("one\ntwo\n"), stdout=out)
+    assert fake_engine.calls[-1] == [
+        {"role": "user", "name": "sam", "content": "one"},
+        {"role": "assistant", "content": "nya~ you said: one"},
+        {"role": "user", "name": "sam", "content": "two"},
+    ]

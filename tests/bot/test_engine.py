@@ -1,0 +1,213 @@
+"""The engine: a tiny real model for generation, fake generators for the worker's rules."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from bot.engine import Engine
+from bot.errors import EngineBusy, EngineClosed, GenerationError
+from bot.generator import HFGenerator, cut_at_turn, turn_pattern
+
+
+def conversation(*lines: str) -> list[dict]:
+    messages = []
+    for line in lines:
+        name, _, text = line.partition(": ")
+        if name == "mochi":
+            messages.append({"role": "assistant", "content": text})
+        else:
+            messages.append({"role": "user", "name": name, "content": text})
+    return messages
+
+
+CONVERSATIONS = [
+    conversation("alice: hi mochi!"),
+    conversation("bob: what game tonight?", "mochi: meow", "bob: the fish one?"),
+    conversation("alice: did you eat the fish already", "bob: all of it"),
+    conversation("carol: good night everyone"),
+]
+
+
+@pytest.fixture(scope="module")
+def generator(tiny_model_dir):
+    return HFGenerator.load(tiny_model_dir, device="cpu")
+
+
+def test_loads_the_folder_contract(generator):
+    assert generator.persona == "mochi"
+    assert generator.aliases == ("mochi-chan",)
+    assert generator.context_window == 128
+    assert generator.max_new_tokens == 12  # from generation_config.json
+    text = generator.tokenizer.decode(generator.prompt_ids(CONVERSATIONS[0]))
+    assert text == "alice: hi mochi!<|endoftext|>mochi:"
+
+
+def test_batched_greedy_replies_equal_unbatched(generator):
+    alone = [generator.generate([c])[0] for c in CONVERSATIONS]
+    together = generator.generate(CONVERSATIONS)
+    assert together == alone
+    assert any(alone), "the tiny model should say something"
+
+
+def test_truncation_keeps_the_newest_turns(generator):
+    long = conversation(*[f"alice: message number {n} about fish" for n in range(40)])
+    ids = generator.prompt_ids(long)
+    assert len(ids) <= generator.context_window - generator.max_new_tokens
+    text = generator.tokenizer.decode(ids)
+    assert "message number 39 about fish" in text
+    assert "message number 0 " not in text
+    assert text.startswith("alice: message number")  # whole turns were dropped, not halves
+    assert text.endswith("mochi:")
+
+
+def test_one_turn_longer_than_the_window_keeps_its_end(generator):
+    ids = generator.prompt_ids(conversation("alice: " + "fish " * 300 + "THE END"))
+    assert len(ids) == generator.context_window - generator.max_new_tokens
+    assert generator.tokenizer.decode(ids).endswith("THE END<|endoftext|>mochi:")
+
+
+def test_stops_when_the_model_starts_another_speakers_turn():
+    pattern = turn_pattern(["mochi", "alice", "bob"])
+    assert cut_at_turn(" nya~ sure thing alice: what", pattern) == "nya~ sure thing"
+    assert cut_at_turn(" nya~\nBob: hey", pattern) == "nya~"
+    assert cut_at_turn(" mochi: just me", pattern) == " mochi: just me"  # own prefix: kept
+    assert cut_at_turn(" no labels here", pattern) == " no labels here"
+
+
+async def test_engine_replies_like_the_generator(generator, tiny_model_dir):
+    engine = Engine(generator, queue_size=8, max_batch=4)
+    try:
+        replies = await asyncio.gather(*(engine.reply(c) for c in CONVERSATIONS))
+    finally:
+        assert engine.close(5.0)
+    assert replies == [generator.generate([c])[0] for c in CONVERSATIONS]
+    assert engine.stats["served"] == 4
+
+
+class GatedGenerator:
+    """Blocks inside generate() until released, so tests can fill the queue behind it."""
+
+    persona = "mochi"
+    aliases = ()
+
+    def __init__(self, fail_on: str | None = None):
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.batches: list[int] = []
+        self.fail_on = fail_on
+
+    def generate(self, conversations, should_stop=None):
+        self.batches.append(len(conversations))
+        self.entered.set()
+        assert self.release.wait(10)
+        texts = [c[-1]["content"] for c in conversations]
+        if self.fail_on in texts:
+            raise RuntimeError("boom")
+        return [f"re: {t}" for t in texts]
+
+
+def say(text: str) -> list[dict]:
+    return [{"role": "user", "name": "alice", "content": text}]
+
+
+def test_waiting_requests_are_batched_up_to_max_batch():
+    generator = GatedGenerator()
+    engine = Engine(generator, queue_size=10, max_batch=3)
+    first = engine.submit(say("0"))
+    assert generator.entered.wait(5)
+    rest = [engine.submit(say(str(n))) for n in range(1, 6)]
+    generator.release.set()
+    assert [f.result(5) for f in [first, *rest]] == [f"re: {n}" for n in range(6)]
+    assert generator.batches == [1, 3, 2]
+    engine.close(5.0)
+
+
+def test_full_queue_answers_busy_at_once():
+    generator = GatedGenerator()
+    engine = Engine(generator, queue_size=2, max_batch=1)
+    running = engine.submit(say("running"))
+    assert generator.entered.wait(5)
+    waiting = [engine.submit(say("a")), engine.submit(say("b"))]
+    started = time.monotonic()
+    with pytest.raises(EngineBusy):
+        engine.submit(say("one too many"))
+    assert time.monotonic() - started < 0.1
+    generator.release.set()
+    assert running.result(5) == "re: running"
+    assert [f.result(5) for f in waiting] == ["re: a", "re: b"]
+    engine.submit(say("room again")).result(5)  # the queue drained: not busy any more
+    engine.close(5.0)
+
+
+def test_a_failed_generation_does_not_kill_the_worker():
+    generator = GatedGenerator(fail_on="bad")
+    generator.release.set()
+    engine = Engine(generator, queue_size=4, max_batch=4)
+    with pytest.raises(GenerationError):
+        engine.submit(say("bad")).result(5)
+    assert engine.submit(say("good")).result(5) == "re: good"
+    assert engine.stats["failed"] == 1
+    engine.close(5.0)
+
+
+def test_one_bad_request_does_not_fail_its_batch():
+    generator = GatedGenerator(fail_on="bad")
+    engine = Engine(generator, queue_size=4, max_batch=4)
+    blocker = engine.submit(say("first"))
+    assert generator.entered.wait(5)
+    futures = [engine.submit(say(t)) for t in ("ok 1", "bad", "ok 2")]
+    generator.release.set()
+    assert blocker.result(5) == "re: first"
+    assert futures[0].result(5) == "re: ok 1"
+    assert futures[2].result(5) == "re: ok 2"
+    with pytest.raises(GenerationError):
+        futures[1].result(5)
+    engine.close(5.0)
+
+
+def test_close_stops_taking_requests_and_cancels_what_cannot_finish():
+    generator = GatedGenerator()
+    engine = Engine(generator, queue_size=4, max_batch=1)
+    running = engine.submit(say("running"))
+    assert generator.entered.wait(5)
+    queued = engine.submit(say("queued"))
+    closer = threading.Thread(target=engine.close, args=(0.2,))
+    closer.start()
+    time.sleep(0.05)
+    with pytest.raises(EngineClosed):
+        engine.submit(say("too late"))
+    time.sleep(0.3)  # past the timeout: the engine aborts what is left
+    generator.release.set()
+    closer.join(5)
+    assert not closer.is_alive()
+    with pytest.raises(EngineClosed):
+        running.result(5)
+    with pytest.raises(EngineClosed):
+        queued.result(5)
+
+
+def test_close_finishes_queued_work_within_the_timeout():
+    generator = GatedGenerator()
+    generator.release.set()
+    engine = Engine(generator, queue_size=4, max_batch=1)
+    futures = [engine.submit(say(str(n))) for n in range(3)]
+    assert engine.close(5.0)
+    assert [f.result(0) for f in futures] == ["re: 0", "re: 1", "re: 2"]
+
+
+async def test_reply_never_blocks_the_event_loop():
+    generator = GatedGenerator()
+    engine = Engine(generator, queue_size=4, max_batch=1)
+    task = asyncio.ensure_future(engine.reply(say("slow")))
+    ticks = 0
+    for _ in range(5):
+        await asyncio.sleep(0.01)
+        ticks += 1
+    assert ticks == 5 and not task.done()
+    generator.release.set()
+    assert await task == "re: slow"
+    await engine.aclose(5.0)

@@ -1,0 +1,200 @@
+"""The mention path through dpytest: on_message -> context -> engine -> sanitize -> send."""
+
+from __future__ import annotations
+
+import discord
+import discord.ext.test as dpytest
+from discord.ext.test import backend
+
+from bot.cogs import COOLDOWN_NOTICE
+from bot.cooldown import UserCooldown
+from bot.errors import EngineBusy, GenerationError
+
+from .conftest import mention, send_reply
+
+
+def assert_no_pings(payload: dict) -> None:
+    allowed = payload["allowed_mentions"]
+    assert allowed["parse"] == [] and not allowed.get("replied_user")
+    assert not allowed.get("users") and not allowed.get("roles")
+
+
+def config():
+    cfg = dpytest.get_config()
+    return cfg.guilds[0], cfg.channels[0], cfg.members
+
+
+async def test_mention_gets_a_reply_built_from_the_model(bot, fake_engine, payloads):
+    _, channel, (alice, _) = config()
+    fake_engine.respond = lambda messages: "mochi: nya~ hello there"
+    message = await dpytest.message(f"{mention(bot)} hi!", channel, alice)
+
+    reply = dpytest.get_message()
+    assert reply.content == "nya~ hello there"  # own name prefix stripped
+    chat = fake_engine.calls[-1]
+    assert chat[-1] == {"role": "user", "name": "alice_0_nick", "content": "@mochi hi!"}
+    # It answers that message, and pings no one.
+    assert payloads[-1]["message_reference"]["message_id"] == message.id
+    assert_no_pings(payloads[-1])
+
+
+async def test_no_reply_without_a_direct_mention(bot, fake_engine):
+    guild, channel, (alice, _) = config()
+    await dpytest.message("hello everyone, no bot here", channel, alice)
+    await dpytest.message("@everyone look", channel, alice)
+    await dpytest.message("@here look", channel, alice)
+    role = backend.make_role("cats", guild)
+    await dpytest.add_role(guild.me, role)
+    role_message = await dpytest.message(f"<@&{role.id}> wake up", channel, alice)
+    # The trap mentioned_in() falls into: the bot holds the role, yet was not called.
+    assert guild.me.mentioned_in(role_message)
+    assert dpytest.verify().message().nothing()
+    assert fake_engine.calls == []
+
+
+async def test_never_answers_bots(bot, fake_engine):
+    _, channel, _ = config()
+    other_bot = backend.make_member(backend.make_user("otherbot", "0042"), channel.guild)
+    other_bot._user.bot = True
+    await dpytest.message(f"{mention(bot)} hi from a bot", channel, other_bot)
+    assert dpytest.verify().message().nothing()
+    assert fake_engine.calls == []
+
+
+async def test_recent_history_is_context(bot, fake_engine):
+    _, channel, (alice, bob) = config()
+    await dpytest.message("who wants pizza", channel, alice)
+    await dpytest.message("me!! pineapple", channel, bob)
+    await dpytest.message(f"{mention(bot)} do you want pizza?", channel, alice)
+    first_reply = dpytest.get_message()
+    await dpytest.message(f"{mention(bot)} and fish?", channel, bob)
+
+    chat = fake_engine.calls[-1]
+    assert [m.get("name") for m in chat] == [
+        "alice_0_nick",
+        "bob_1_nick",
+        "alice_0_nick",
+        None,
+        "bob_1_nick",
+    ]
+    assert chat[1]["content"] == "me!! pineapple"
+    assert chat[3] == {"role": "assistant", "content": first_reply.content}
+    assert chat[-1]["content"] == "@mochi and fish?"
+
+
+async def test_reply_chain_reaches_past_the_history_window(bot, fake_engine, settings):
+    _, channel, (alice, bob) = config()
+    root = await dpytest.message("the ORIGINAL question about naps", channel, alice)
+    for n in range(settings.history + 3):
+        await dpytest.message(f"filler {n}", channel, bob)
+    await send_reply(f"{mention(bot)} what do you think?", alice, channel, root)
+    contents = [m["content"] for m in fake_engine.calls[-1]]
+    assert contents[0] == "the ORIGINAL question about naps"
+    assert "filler 0" not in contents  # outside the window, and not in the chain
+    assert contents[-1] == "@mochi what do you think?"
+    assert len(contents) == settings.history + 2
+
+
+async def test_long_output_is_split(bot, fake_engine):
+    _, channel, (alice, _) = config()
+    fake_engine.respond = lambda messages: ("purr " * 700).strip()  # 3499 characters
+    await dpytest.message(f"{mention(bot)} talk a lot", channel, alice)
+    first, second = dpytest.get_message(), dpytest.get_message()
+    assert dpytest.verify().message().nothing()
+    assert len(first.content) <= 2000 and len(second.content) <= 2000
+    assert f"{first.content} {second.content}" == ("purr " * 700).strip()
+
+
+async def test_mentions_in_generated_text_are_neutralised(bot, fake_engine, payloads):
+    guild, channel, (alice, bob) = config()
+    fake_engine.respond = lambda m: f"@everyone @here hi <@{bob.id}> <@&{guild.id}>"
+    await dpytest.message(f"{mention(bot)} ping people", channel, alice)
+    reply = dpytest.get_message()
+    assert "@everyone" not in reply.content and "@here" not in reply.content
+    assert f"<@{bob.id}>" not in reply.content and f"<@&{guild.id}>" not in reply.content
+    assert "everyone" in reply.content  # still readable
+    assert_no_pings(payloads[-1])
+
+
+async def test_failed_generation_apologises_and_the_bot_stays_up(bot, fake_engine):
+    _, channel, (alice, _) = config()
+
+    def fail(messages):
+        raise GenerationError()
+
+    fake_engine.respond = fail
+    await dpytest.message(f"{mention(bot)} hi", channel, alice)
+    assert dpytest.verify().message().content(GenerationError.user_message)
+    fake_engine.respond = lambda messages: "back again"
+    await dpytest.message(f"{mention(bot)} hi again", channel, alice)
+    assert dpytest.verify().message().content("back again")
+
+
+async def test_busy_is_answered_explicitly(bot, fake_engine):
+    _, channel, (alice, _) = config()
+
+    def busy(messages):
+        raise EngineBusy()
+
+    fake_engine.respond = busy
+    await dpytest.message(f"{mention(bot)} hi", channel, alice)
+    assert dpytest.verify().message().content(EngineBusy.user_message)
+
+
+async def test_cooldown_notices_once_then_stays_quiet(bot, fake_engine):
+    _, channel, (alice, bob) = config()
+    clock = [100.0]
+    mentions_cog = bot.get_cog("Mentions")
+    mentions_cog.cooldown = UserCooldown(10.0, clock=lambda: clock[0])
+    for _ in range(3):
+        await dpytest.message(f"{mention(bot)} hi", channel, alice)
+    await dpytest.message(f"{mention(bot)} hi", channel, bob)  # someone else is not limited
+    texts = [dpytest.get_message().content for _ in range(3)]
+    assert texts[1] == COOLDOWN_NOTICE and COOLDOWN_NOTICE not in (texts[0], texts[2])
+    assert dpytest.verify().message().nothing()
+    clock[0] += 10.0
+    await dpytest.message(f"{mention(bot)} hi", channel, alice)
+    assert dpytest.verify().message().contains().content("nya~")
+
+
+async def test_notices_stay_out_of_the_context(bot, fake_engine):
+    _, channel, (alice, _) = config()
+    fake_engine.respond = lambda m: (_ for _ in ()).throw(EngineBusy())
+    await dpytest.message(f"{mention(bot)} one", channel, alice)
+    fake_engine.respond = lambda m: "ok"
+    await dpytest.message(f"{mention(bot)} two", channel, alice)
+    assert all(m["role"] == "user" for m in fake_engine.calls[-1])
+
+
+async def test_channels_outside_the_allow_list_are_ignored(bot, fake_engine):
+    _, channel, (alice, _) = config()
+    for cog in ("Mentions",):
+        bot.get_cog(cog).settings = type(bot.settings)(
+            model=bot.settings.model, allowed_channels=frozenset({channel.id + 1})
+        )
+    await dpytest.message(f"{mention(bot)} hi", channel, alice)
+    assert dpytest.verify().message().nothing()
+
+
+async def test_direct_messages_are_answered_without_a_mention(bot, fake_engine):
+    _, _, (alice, _) = config()
+    dm = await alice.create_dm()
+    await dpytest.message("psst, no mention needed here", dm, alice)
+    assert dpytest.verify().message().contains().content("psst")
+
+
+async def test_typing_is_shown_while_thinking(bot, fake_engine, monkeypatch):
+    _, channel, (alice, _) = config()
+    typed = []
+    original = bot.http.send_typing
+
+    async def send_typing(channel_id):
+        typed.append(channel_id)
+        # dpytest's fake send_typing reads a local named `channel` in its caller's frame.
+        channel = bot.get_channel(channel_id)  # noqa: F841
+        return await original(channel_id)
+
+    monkeypatch.setattr(bot.http, "send_typing", send_typing)
+    await dpytest.message(f"{mention(bot)} hi", channel, alice)
+    assert typed == [channel.id]
+    assert isinstance(dpytest.get_message(), discord.Message)

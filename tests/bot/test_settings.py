@@ -1,0 +1,128 @@
+"""Settings: every bad value is a clear error before connecting; the token never shows."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from bot.cli import main
+from bot.errors import SettingsError
+from bot.settings import load_settings, read_environment
+
+TOKEN = "MTA2NjQ0.GhJ3kL.s3cr3t-t0k3n-value_abcdefghijklmnop"
+
+
+@pytest.fixture
+def model_dir(tmp_path):
+    (tmp_path / "config.json").write_text("{}")
+    return tmp_path
+
+
+def env(model_dir, **extra):
+    values = {"DISCORD_TOKEN": TOKEN, "CATGPT_MODEL": str(model_dir)}
+    values.update(extra)
+    return values
+
+
+def test_defaults_and_lists(model_dir):
+    settings = load_settings(
+        env(
+            model_dir,
+            CATGPT_ALLOWED_GUILDS="111111111111111111, 222222222222222222",
+            CATGPT_COOLDOWN="2.5",
+            CATGPT_MESSAGE_CONTENT="yes",
+        )
+    )
+    assert settings.token == TOKEN
+    assert settings.allowed_guilds == {111111111111111111, 222222222222222222}
+    assert settings.cooldown == 2.5 and settings.message_content
+    assert settings.device == "auto" and settings.queue_size == 32 and settings.max_batch == 16
+    assert settings.allows(111111111111111111, (5,)) and not settings.allows(333, (5,))
+    assert settings.allows(None, ())  # DMs allowed by default
+
+
+def test_repr_hides_the_token(model_dir):
+    settings = load_settings(env(model_dir))
+    assert TOKEN not in repr(settings) and TOKEN not in str(settings)
+
+
+def test_missing_token_says_how_to_fix(model_dir):
+    with pytest.raises(SettingsError, match="DISCORD_TOKEN.*--console"):
+        load_settings(env(model_dir, DISCORD_TOKEN=""))
+    assert load_settings(env(model_dir, DISCORD_TOKEN=""), require_token=False).token is None
+
+
+@pytest.mark.parametrize("bad", ["Bot " + TOKEN, TOKEN + " x", "not-a-token"])
+def test_malformed_token_is_rejected_without_echoing_it(model_dir, bad):
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env(model_dir, DISCORD_TOKEN=bad))
+    assert "DISCORD_TOKEN" in str(caught.value)
+    assert TOKEN not in str(caught.value) and "not-a-token" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CATGPT_HISTORY", "lots", "not a whole number"),
+        ("CATGPT_QUEUE_SIZE", "0", "at least 1"),
+        ("CATGPT_COOLDOWN", "-1", "0 \\(off\\) or more"),
+        ("CATGPT_ALLOWED_CHANNELS", "#general", "not a Discord id"),
+        ("CATGPT_DEVICE", "tpu", "unknown device"),
+        ("CATGPT_MESSAGE_CONTENT", "maybe", "not true or false"),
+        ("CATGPT_LOG_LEVEL", "LOUD", "unknown log level"),
+    ],
+)
+def test_bad_values_name_the_setting(model_dir, name, value, message):
+    with pytest.raises(SettingsError, match=f"{name}: .*{message}"):
+        load_settings(env(model_dir, **{name: value}))
+
+
+def test_model_folder_must_exist_and_look_like_a_model(tmp_path):
+    with pytest.raises(SettingsError, match="CATGPT_MODEL: no model folder"):
+        load_settings({"DISCORD_TOKEN": TOKEN})
+    with pytest.raises(SettingsError, match="no such model folder"):
+        load_settings(env(tmp_path / "missing"))
+    with pytest.raises(SettingsError, match="no config.json"):
+        load_settings(env(tmp_path))
+
+
+def test_flag_overrides_the_model_setting(model_dir, tmp_path):
+    settings = load_settings(env(tmp_path / "elsewhere"), model=model_dir)
+    assert settings.model == model_dir
+
+
+def test_environment_wins_over_dotenv(tmp_path, monkeypatch):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("CATGPT_HISTORY=7\nCATGPT_QUEUE_SIZE=3\n")
+    monkeypatch.setenv("CATGPT_HISTORY", "9")
+    values = read_environment(dotenv)
+    assert values["CATGPT_HISTORY"] == "9" and values["CATGPT_QUEUE_SIZE"] == "3"
+
+
+def test_cli_reports_a_settings_error_on_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("CATGPT_MODEL", raising=False)
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    code = main(["--env-file", str(tmp_path / "none.env"), "--model", str(tmp_path / "nope")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("catgpt-bot: error: ") and "no such model folder" in err
+    assert err.count("\n") == 1 and TOKEN not in err
+
+
+def test_env_example_lists_every_setting():
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "bot" / "settings.py").read_text()
+    read = set(re.findall(r'"((?:CATGPT|DISCORD)_[A-Z_]+)"', source))
+    example = dotenv_values(root / ".env.example")
+    assert read == set(example), "settings.py and .env.example disagree"
+    text = (root / ".env.example").read_text()
+    for name in read:  # each one has a comment right above it
+        before = text.split(f"\n{name}=")[0]
+        assert before.rstrip().splitlines()[-1].startswith("#"), name
+    # And the example itself is a valid configuration (the token aside).
+    example["CATGPT_MODEL"] = str(root)  # any folder with a config.json will not do: just parse
+    with pytest.raises(SettingsError, match="config.json"):
+        load_settings(example, require_token=False)
