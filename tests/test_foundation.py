@@ -33,3 +33,17 @@ def test_module_entry_point_prints_help():
     assert result.returncode == 0
     for command in ("prepare", "train", "eval", "run"):
         assert command in result.stdout
+
+
+def test_training_never_imports_discord():
+    # DESIGN.md: the offline half meets the bot only through the model folder.
+    code = (
+        "import pkgutil, importlib, sys, training\n"
+        "for m in pkgutil.walk_packages(training.__path__, 'training.'):\n"
+        "    if m.name != 'training.__main__':\n"
+        "        importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n == 'discord' or n.startswith('discord.'))\n"
+        "print(bad or 'ok')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stdout + result.stderr

@@ -67,7 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dataset folder to write")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace --out if it exists (only once the new one is complete)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the train/val split")
+    # 42, as in train and run, so `prepare` alone and `run` give the same split.
+    parser.add_argument("--seed", type=int, default=42, help="seed for the train/val split")
 
 
 def prepare_from_args(args: argparse.Namespace, out_dir: Path, seed: int) -> dict:

@@ -1,11 +1,53 @@
-"""`catgpt-train run` (placeholder until its issue lands)."""
+"""Prepare + train + eval in one command: Discord exports in, a served-ready model folder out.
 
-from training.errors import CatGPTError
+    catgpt-train run EXPORT... --persona NAME --base smollm2 --out models/NAME
+
+The prepared dataset ends up inside the model folder as `dataset/` (so `catgpt-train eval OUT`
+finds it again); it holds other people's messages, so delete it before sharing the folder.
+Nothing is written at --out until training has finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+from pathlib import Path
+
+from training.commands import eval as eval_command
+from training.commands import prepare
+from training.commands import train as train_command
 
 
-def add_arguments(parser):
-    pass
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    prepare.add_source_arguments(parser)
+    parser.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
+    prepare.add_cleaning_arguments(parser)
+    train_command.add_model_arguments(parser)
+    eval_command.add_eval_arguments(parser)
 
 
-def main(args):
-    raise CatGPTError("'run' is not built yet")
+def main(args: argparse.Namespace) -> int:
+    from training.model_folder import check_output
+    from training.trainer import train_model
+
+    out = Path(args.out)
+    check_output(out, args.overwrite)  # before the (long) prepare step
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.dataset-", dir=out.parent))
+    try:
+        stats = prepare.prepare_from_args(args, scratch, args.seed)
+        print(prepare.format_summary(stats))
+        config = train_command.train_args(args, data=str(scratch), out=str(out))
+        card = train_model(config, bundle_dataset=True)  # moves scratch to OUT/dataset
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print(train_command.summary(card))
+    figures = eval_command.evaluate(
+        out, out / "dataset", samples=args.eval_samples, batch_size=args.eval_batch_size,
+        seed=args.seed, compare_base=args.compare_base,
+    )  # fmt: skip
+    print(eval_command.format_table(figures, args.show))
+    eval_command.record(out, figures)
+    print(f"model folder: {out}  (chat with it: catgpt-bot --console --model {out})")
+    return 0

@@ -1,0 +1,95 @@
+"""`eval`: the loss figures against the base, and the copying measures."""
+
+import json
+
+import pytest
+
+from training.bases import train_tiny_tokenizer
+from training.cli import main
+from training.evaluation import CopyIndex, Sample, copy_figures, pick_contexts
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    # Trained on the words below, so each word is about one token.
+    words = "one two three four five six seven eight nine ten the red dot is back again"
+    return train_tiny_tokenizer([words, "nya~ feed me"] * 20, 400)
+
+
+def example(reply: str, context: str = "hi") -> dict:
+    return {"messages": [{"role": "user", "name": "bob", "content": context},
+                         {"role": "assistant", "content": reply}]}  # fmt: skip
+
+
+def test_exact_copy_needs_a_whole_training_reply_of_20_chars(tokenizer):
+    index = CopyIndex.build(tokenizer, ["mrrp the red dot is back again", "nya~ no"])
+    assert index.is_exact_copy("mrrp the red dot is back again")
+    assert index.is_exact_copy("lol mrrp the red dot is back again!!")
+    assert not index.is_exact_copy("the red dot is back")  # only part of it
+    assert not index.is_exact_copy("nya~ no")  # shorter than 20 characters: not counted
+
+
+def test_span_share_counts_8_token_overlaps(tokenizer):
+    reply = "one two three four five six seven eight nine ten"
+    index = CopyIndex.build(tokenizer, [reply])
+    assert index.shares_span(tokenizer, "so " + reply)
+    assert not index.shares_span(tokenizer, "one two three")
+    assert not index.shares_span(tokenizer, "completely different words in this reply here now")
+
+
+def test_copy_figures_against_the_val_baseline(tokenizer):
+    train = [example("mrrp the red dot is back again"), example("nya~ feed me please human")]
+    val = [example("mrrp the red dot is back again"), example("something new entirely, really")]
+    samples = [
+        Sample([], "mrrp the red dot is back again", "", ended=True),
+        Sample([], "zzz", "", ended=False),
+    ]
+    figures = copy_figures(tokenizer, samples, train, val)
+    assert figures["samples"] == 2
+    assert figures["ended_with_eos"] == 0.5
+    assert figures["exact_copy_rate"] == 0.5
+    assert figures["span8_share"] == 0.5
+    assert figures["span8_share_val_baseline"] == 0.5
+
+
+def test_contexts_are_reproducible_and_never_empty():
+    rows = [example(f"reply {i}") for i in range(20)]
+    rows.append({"messages": [{"role": "assistant", "content": "no context"}]})
+    first, again = pick_contexts(rows, 5, seed=1), pick_contexts(rows, 5, seed=1)
+    assert first == again and len(first) == 5
+    assert all(len(r["messages"]) > 1 for r in pick_contexts(rows, 50, seed=1))
+
+
+def test_eval_command_prints_and_records(trained_tiny, capsys):
+    assert main(["eval", str(trained_tiny), "--eval-samples", "4", "--show", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "val loss (" in out and "base (tiny)" in out
+    assert "8-token span" in out and "->" in out
+    figures = json.loads((trained_tiny / "catgpt.json").read_text())["evaluation"]
+    assert figures["samples"] == 4
+    # A few epochs already beat the untrained tiny init on persona tokens.
+    assert figures["val_loss"] < figures["base_val_loss"]
+    for key in ("ended_with_eos", "exact_copy_rate", "span8_share", "span8_share_val_baseline"):
+        assert 0.0 <= figures[key] <= 1.0
+    assert "## Evaluation" in (trained_tiny / "README.md").read_text()
+
+
+def test_eval_needs_a_model_folder(tmp_path, capsys):
+    assert main(["eval", str(tmp_path)]) == 1
+    assert "no config.json" in capsys.readouterr().err
+
+
+def test_eval_of_a_folder_not_written_by_train(dataset, tmp_path, capsys):
+    from training.bases import build_tiny
+    from training.chat_template import install_chat_template
+
+    base = build_tiny(["nya~ hello", "alice: hi"] * 5, seed=0)
+    install_chat_template(base.tokenizer, "mochi")
+    folder = tmp_path / "foreign"
+    base.model.save_pretrained(folder)
+    base.tokenizer.save_pretrained(folder)
+    (folder / "README.md").write_text("someone else's card")
+    assert main(["eval", str(folder), "--data", str(dataset), "--eval-samples", "2"]) == 0
+    assert "n/a" in capsys.readouterr().out  # no base to compare with
+    assert (folder / "README.md").read_text() == "someone else's card"
+    assert json.loads((folder / "catgpt.json").read_text())["evaluation"]["samples"] == 2

@@ -1,0 +1,178 @@
+"""What `catgpt-train eval` measures.
+
+1. Val loss and perplexity on persona tokens (the same labels training uses), for the fine-tuned
+   model and for its base on the same tokens: the fine-tune must lower it.
+2. Replies sampled for val contexts with the model's own generation_config.json:
+   - the share that end with eos before max_new_tokens (the model learnt to end its turn);
+   - the exact-copy rate: replies that reproduce a whole training reply of 20+ characters;
+   - the share of replies sharing a span of 8+ tokens with some training reply;
+   - the same span share for the real held-out val replies: the baseline, since people repeat
+     themselves too. A model far above its baseline is reciting, not imitating.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from training.collate import PadCollator
+from training.features import IGNORE_INDEX
+from training.model_folder import GENERATION_DEFAULTS
+
+log = logging.getLogger(__name__)
+
+COPY_MIN_CHARS = 20
+SPAN_TOKENS = 8
+
+
+@torch.no_grad()
+def persona_loss(model, features: list[dict], pad_token_id: int, batch_size: int = 8):
+    """Mean cross-entropy per labelled (persona) token over `features`: (loss, tokens).
+
+    Token-weighted, unlike the Trainer's per-batch mean, so it is the true perplexity basis.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    collate = PadCollator(pad_token_id)
+    # Sorting by length keeps padding (wasted compute, never in the loss) low.
+    ordered = sorted(features, key=lambda f: len(f["input_ids"]))
+    total, count = 0.0, 0
+    for i in range(0, len(ordered), batch_size):
+        batch = {k: v.to(device) for k, v in collate(ordered[i : i + batch_size]).items()}
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        # Position t predicts token t+1: (B, T-1, V) against (B, T-1).
+        logits, labels = logits[:, :-1].float(), batch["labels"][:, 1:]
+        total += F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            labels.reshape(-1),
+            ignore_index=IGNORE_INDEX,
+            reduction="sum",
+        ).item()
+        count += int((labels != IGNORE_INDEX).sum())
+    if count == 0:
+        return math.nan, 0
+    return total / count, count
+
+
+def perplexity(loss: float) -> float:
+    return math.exp(loss) if loss == loss and loss < 50 else math.inf
+
+
+@dataclass
+class Sample:
+    context: list[dict]  # the messages before the persona's turn
+    reply: str  # what the model wrote (special tokens removed)
+    reference: str  # what the persona really wrote
+    ended: bool  # an eos came before max_new_tokens
+
+
+def pick_contexts(examples: list[dict], n: int, seed: int) -> list[dict]:
+    """n val examples that have some context, chosen reproducibly (same seed, same contexts)."""
+    usable = [e for e in examples if split_target(e)[0]]  # a reply to nothing is no test
+    rng = random.Random(seed)
+    return usable if len(usable) <= n else rng.sample(usable, n)
+
+
+def split_target(example: dict) -> tuple[list[dict], str]:
+    """(context messages, the persona's target reply): the last assistant turn is the target."""
+    messages = example["messages"]
+    last = max(i for i, m in enumerate(messages) if m["role"] == "assistant")
+    return messages[:last], messages[last]["content"]
+
+
+@torch.no_grad()
+def sample_replies(
+    model, tokenizer, examples: list[dict], window: int, batch_size: int = 8, seed: int = 0
+) -> list[Sample]:
+    """Generate one reply per example's context with the model's generation_config."""
+    model.eval()
+    device = next(model.parameters()).device
+    config = copy.deepcopy(model.generation_config)  # the folder's defaults, filled in if unset
+    limit = config.max_new_tokens = max_new_tokens(model)
+    config.pad_token_id = tokenizer.pad_token_id
+    keep = max(8, window - limit)  # prompt budget inside the context window
+    torch.manual_seed(seed)
+    samples = []
+    for i in range(0, len(examples), batch_size):
+        chunk = [split_target(e) for e in examples[i : i + batch_size]]
+        prompts = [
+            tokenizer.apply_chat_template(
+                context, add_generation_prompt=True, tokenize=True, return_dict=False
+            )[-keep:]  # cut from the left, as training does
+            for context, _ in chunk
+        ]
+        width = max(len(p) for p in prompts)
+        # Left padding: every prompt ends at the same column, where generation starts. (B, T)
+        input_ids = torch.full((len(prompts), width), tokenizer.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros_like(input_ids)
+        for row, prompt in enumerate(prompts):
+            input_ids[row, width - len(prompt) :] = torch.tensor(prompt)
+            attention_mask[row, width - len(prompt) :] = 1
+        output = model.generate(
+            input_ids=input_ids.to(device),
+            attention_mask=attention_mask.to(device),
+            generation_config=config,
+        )
+        for (context, reference), row in zip(chunk, output[:, width:].tolist(), strict=True):
+            ended = tokenizer.eos_token_id in row
+            text_ids = row[: row.index(tokenizer.eos_token_id)] if ended else row
+            reply = tokenizer.decode(text_ids, skip_special_tokens=True).strip()
+            samples.append(Sample(context, reply, reference, ended))
+    return samples
+
+
+def max_new_tokens(model) -> int:
+    """The folder's own limit; folders not written by `train` may not set one."""
+    return model.generation_config.max_new_tokens or GENERATION_DEFAULTS["max_new_tokens"]
+
+
+def token_spans(tokenizer, text: str, n: int = SPAN_TOKENS) -> set[tuple[int, ...]]:
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return {tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)}
+
+
+@dataclass
+class CopyIndex:
+    """The training replies, indexed for the two copying measures."""
+
+    long_replies: list[str] = field(default_factory=list)  # >= COPY_MIN_CHARS, for exact copies
+    spans: set = field(default_factory=set)  # every SPAN_TOKENS-gram of every training reply
+
+    @classmethod
+    def build(cls, tokenizer, replies: list[str]) -> CopyIndex:
+        index = cls()
+        for reply in set(replies):
+            if len(reply.strip()) >= COPY_MIN_CHARS:
+                index.long_replies.append(reply.strip())
+            index.spans |= token_spans(tokenizer, reply)
+        return index
+
+    def is_exact_copy(self, text: str) -> bool:
+        return any(reply in text for reply in self.long_replies)
+
+    def shares_span(self, tokenizer, text: str) -> bool:
+        return not token_spans(tokenizer, text).isdisjoint(self.spans)
+
+
+def share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def copy_figures(tokenizer, samples: list[Sample], train: list[dict], val: list[dict]) -> dict:
+    """The sampling figures of the table, as shares in [0, 1]."""
+    index = CopyIndex.build(tokenizer, [split_target(e)[1] for e in train])
+    val_replies = [split_target(e)[1] for e in val]
+    return {
+        "samples": len(samples),
+        "ended_with_eos": share([s.ended for s in samples]),
+        "exact_copy_rate": share([index.is_exact_copy(s.reply) for s in samples]),
+        "span8_share": share([index.shares_span(tokenizer, s.reply) for s in samples]),
+        "span8_share_val_baseline": share([index.shares_span(tokenizer, r) for r in val_replies]),
+        "exact_copy_rate_val_baseline": share([index.is_exact_copy(r) for r in val_replies]),
+    }

@@ -1,0 +1,162 @@
+"""The model folder (contract 3): what `train` writes and the bot reads.
+
+    config.json, model.safetensors     the weights (LoRA adapters merged in: a plain model)
+    tokenizer.json, tokenizer_config.json, chat_template.jinja
+    generation_config.json             sampling defaults the bot uses as they are
+    catgpt.json                        persona, base, dataset stats, training args, eval figures
+    README.md                          model card
+    training_log.jsonl                 loss / val loss per logging step and epoch
+    train.log                          the run's log lines
+
+A run writes into a hidden sibling `.<name>.partial/` and renames it into place at the very end,
+so an interrupted or failed run never leaves a half-written model where the bot looks, and an
+existing folder is only replaced (with --overwrite) by a finished one. `--resume` picks the
+partial folder's checkpoints up again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+from training.errors import ModelError, OutputExistsError
+
+log = logging.getLogger(__name__)
+
+CATGPT_JSON = "catgpt.json"
+FORMAT_VERSION = 1
+
+# Sampling defaults. Persona chat replies are short; pure greedy decoding loops ("lol lol lol"),
+# so: moderate temperature, nucleus sampling, a repetition penalty and no repeated 4-grams.
+GENERATION_DEFAULTS = {
+    "do_sample": True,
+    "temperature": 0.8,
+    "top_p": 0.9,
+    "top_k": 50,  # with top_p: a weakly trained model's long tail stays out
+    "repetition_penalty": 1.15,
+    "no_repeat_ngram_size": 4,
+    "max_new_tokens": 64,
+}
+
+
+def partial_dir(out: Path) -> Path:
+    return out.parent / f".{out.name}.partial"
+
+
+def check_output(out: Path, overwrite: bool) -> None:
+    """Refuse an existing output folder before any work is done (nothing gets overwritten)."""
+    if out.exists() and not overwrite:
+        raise OutputExistsError(
+            "the output folder already exists",
+            where=str(out),
+            fix="Pass --overwrite to replace it, or choose another --out.",
+        )
+    if out.exists() and not out.is_dir():
+        raise OutputExistsError("the output path is a file, not a folder", where=str(out))
+
+
+def finalize(staging: Path, out: Path) -> None:
+    """Move the finished staging folder into place, replacing `out` only now."""
+    if out.exists():
+        trash = out.parent / f".{out.name}.old"
+        shutil.rmtree(trash, ignore_errors=True)
+        out.rename(trash)
+        staging.rename(out)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+def generation_config(tokenizer, **overrides):
+    """A GenerationConfig with our sampling defaults and this tokenizer's eos and pad."""
+    from transformers import GenerationConfig
+
+    return GenerationConfig(
+        **{**GENERATION_DEFAULTS, **overrides},
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+    )
+
+
+def save_model(model, tokenizer, folder: Path) -> None:
+    """Weights, tokenizer (with chat_template.jinja) and generation_config.json."""
+    model.generation_config = generation_config(tokenizer)
+    model.config.pad_token_id = tokenizer.pad_token_id
+    model.config.eos_token_id = tokenizer.eos_token_id
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def read_catgpt(folder: Path) -> dict:
+    path = Path(folder) / CATGPT_JSON
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ModelError(f"unreadable {CATGPT_JSON} ({error.msg})", where=str(path)) from None
+
+
+def write_catgpt(folder: Path, card: dict) -> None:
+    """Write catgpt.json via a temporary file, so a crash never leaves half a JSON."""
+    path = Path(folder) / CATGPT_JSON
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({"format": FORMAT_VERSION, **card}, indent=2) + "\n", "utf-8")
+    tmp.replace(path)
+
+
+def write_log(folder: Path, log_history: list[dict]) -> None:
+    with (folder / "training_log.jsonl").open("w", encoding="utf-8") as out:
+        for entry in log_history:
+            out.write(json.dumps(entry) + "\n")
+
+
+def write_model_card(folder: Path, card: dict) -> None:
+    """README.md: what this folder is, how it was made, how to use it, and its figures."""
+    persona = card.get("persona", {}).get("name", "assistant")
+    base = card.get("base", {}).get("name", "?")
+    training = card.get("training", {})
+    evaluation = card.get("evaluation") or {}
+    lines = [
+        f"# CatGPT persona model: {persona}",
+        "",
+        f"Fine-tuned from `{base}` on one person's Discord history with `catgpt-train`.",
+        "It imitates that person; it is not them. Treat what it says as fiction.",
+        "",
+        "## Use",
+        "",
+        "```",
+        "catgpt-bot --console --model path/to/this/folder",
+        "```",
+        "",
+        "Any Hugging Face pipeline works too: the chat template (`chat_template.jinja`) writes",
+        "conversations as speaker-labelled turns, and `generation_config.json` holds the",
+        "sampling defaults.",
+        "",
+        "## Training",
+        "",
+        f"- examples: {card.get('dataset', {}).get('train_examples', '?')} train, "
+        f"{card.get('dataset', {}).get('val_examples', '?')} val",
+        f"- steps: {training.get('steps', '?')}, epochs: {training.get('epochs_run', '?')}, "
+        f"best val loss: {training.get('best_val_loss', 'n/a')}",
+        f"- stopped: {training.get('stop_reason', '?')}",
+    ]
+    if evaluation:
+        lines += ["", "## Evaluation", ""]
+        lines += [
+            f"- {key}: {value}"
+            for key, value in evaluation.items()
+            if not isinstance(value, (list, dict))
+        ]
+    if (folder / "dataset").is_dir():
+        lines += [
+            "",
+            "## Privacy",
+            "",
+            "`dataset/` holds the prepared messages this model was trained on (other people's",
+            "words included). Delete it before sharing this folder; the model does not need it.",
+        ]
+    (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,386 @@
+"""Fine-tune a base on a dataset folder with the Hugging Face Trainer.
+
+Why the Trainer and not a hand loop: it already gives early stopping with the best checkpoint
+restored, --resume from a checkpoint, length-grouped sampling, a progress bar, bf16/fp16, and
+runs unchanged under `accelerate launch` / `torchrun` on several GPUs. What is ours is the
+data: labels only on the persona's reply and its eos (features.py) and dynamic padding
+(collate.py), which is where the original project lost most of its time and quality.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from accelerate import PartialState
+from transformers import (
+    EarlyStoppingCallback,
+    Trainer,
+    TrainerCallback,
+    TrainingArguments,
+    set_seed,
+)
+
+from training import model_folder
+from training.bases import load_base
+from training.chat_template import install_chat_template
+from training.collate import PadCollator
+from training.errors import CatGPTError, ModelError
+from training.features import encode_split, load_dataset
+from training.sparse_head import sparse_head_loss, supports_sparse_head
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainArgs:
+    """Everything `catgpt-train train` takes; recorded in catgpt.json."""
+
+    data: str  # dataset folder written by `prepare`
+    out: str  # model folder to write
+    base: str = "gpt2"  # hub id, local folder, `tiny` or `smollm2`
+    persona: str | None = None  # label used when stats.json names no persona
+    epochs: float = 10.0  # an upper bound: early stopping usually ends sooner
+    max_steps: int | None = None  # hard cap on optimizer steps (overrides epochs)
+    max_minutes: float | None = None  # wall-clock budget for the training steps
+    lr: float | None = None  # None: 1e-3 for tiny, 2e-4 with LoRA, else 5e-5
+    batch_size: int = 8
+    grad_accum: int = 1
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.05
+    max_length: int = 512  # tokens per example, capped by the base's context window
+    seed: int = 42
+    early_stop: bool = True
+    patience: int = 2  # epochs without a better val loss before stopping
+    lora: bool = False
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    resume: bool = False
+    overwrite: bool = False
+
+    def __post_init__(self):
+        checks = [
+            (self.epochs > 0, "--epochs must be positive"),
+            (self.max_steps is None or self.max_steps > 0, "--max-steps must be positive"),
+            (self.max_minutes is None or self.max_minutes > 0, "--max-minutes must be positive"),
+            (self.lr is None or self.lr > 0, "--lr must be positive"),
+            (self.batch_size > 0 and self.grad_accum > 0, "--batch-size must be positive"),
+            (self.max_length >= 8, "--max-length must be at least 8 tokens"),
+            (self.patience > 0, "--patience must be positive"),
+            (self.lora_r > 0, "--lora-r must be positive"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise CatGPTError(message)
+        if self.lr is None:
+            self.lr = 1e-3 if self.base == "tiny" else 2e-4 if self.lora else 5e-5
+
+
+class _TiedHeadNotice(logging.Filter):
+    """Hide the Trainer's "missing keys ... lm_head.weight" when it restores the best checkpoint.
+
+    Models with tied input/output embeddings (GPT-2, SmolLM2) save the shared matrix once; the
+    head is the embedding, so nothing is missing, but the warning reads like a broken model.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("missing keys in the checkpoint" in message and "['lm_head.weight']" in message)
+
+
+TIED_HEAD_NOTICE = _TiedHeadNotice()
+
+
+def pick_device() -> str:
+    """CUDA, then Apple's MPS, then CPU (what the Trainer would pick too)."""
+    if torch.cuda.is_available():
+        return "cuda"
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def precision(device: str) -> dict:
+    """bf16 where the GPU has it, else fp16 on CUDA; fp32 on MPS and CPU."""
+    if device == "cuda":
+        return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
+    return {}
+
+
+def context_window(model) -> int | None:
+    config = model.config
+    for key in ("n_positions", "max_position_embeddings", "n_ctx", "max_sequence_length"):
+        value = getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return None
+
+
+def prepare_model(base, persona: str):
+    """Install the template (may add a pad token) and grow the embeddings to match."""
+    model, tokenizer = base.model, base.tokenizer
+    install_chat_template(tokenizer, persona)
+    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+        # The new pad row is never trained (it is masked out of attention and loss).
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+    # Tell the config and generation config about the pad token now (transformers warns otherwise).
+    model.config.pad_token_id = tokenizer.pad_token_id
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer
+
+
+def add_lora(model, args: TrainArgs):
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        task_type="CAUSAL_LM",
+        r=args.lora_r,
+        lora_alpha=args.lora_alpha,
+        lora_dropout=args.lora_dropout,
+        target_modules="all-linear",
+        # GPT-2 stores its linear layers transposed (Conv1D); peft needs to be told.
+        fan_in_fan_out=model.config.model_type == "gpt2",
+    )
+    model = get_peft_model(model, config)
+    trainable, total = model.get_nb_trainable_parameters()
+    log.info("LoRA: training %.2fM of %.1fM parameters", trainable / 1e6, total / 1e6)
+    return model
+
+
+class TimeBudget(TrainerCallback):
+    """Stop after `minutes` of training; the epoch then ends normally (eval + checkpoint)."""
+
+    def __init__(self, minutes: float):
+        self.minutes = minutes
+        self.deadline = math.inf
+        self.hit = False
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.deadline = time.monotonic() + self.minutes * 60
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if time.monotonic() > self.deadline and not control.should_training_stop:
+            log.info("time budget of %g min reached at step %d", self.minutes, state.global_step)
+            control.should_training_stop = True
+            self.hit = True
+
+
+class PersonaTrainer(Trainer):
+    """The Trainer, with the loss computed by sparse_head.py where the model allows it."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.args.world_size > 1 or not supports_sparse_head(model):
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        loss = sparse_head_loss(model, inputs, num_items_in_batch)
+        return (loss, {"loss": loss}) if return_outputs else loss
+
+
+class ValReport(TrainerCallback):
+    """Log each validation pass as loss and perplexity on persona tokens."""
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if metrics and "eval_loss" in metrics:
+            loss = metrics["eval_loss"]
+            log.info(
+                "epoch %.2f: val loss %.4f, perplexity %.2f (persona tokens)",
+                state.epoch or 0.0, loss, math.exp(min(loss, 50.0)),
+            )  # fmt: skip
+
+
+def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device: str):
+    early_stop = args.early_stop and has_val
+    return TrainingArguments(
+        output_dir=str(checkpoints),
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps or -1,
+        per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=args.batch_size,
+        gradient_accumulation_steps=args.grad_accum,
+        learning_rate=args.lr,
+        weight_decay=args.weight_decay,
+        warmup_steps=args.warmup_ratio,  # a float < 1 is a ratio of the total steps
+        lr_scheduler_type="linear",
+        # Batches of similar lengths: little padding even with dynamic padding.
+        train_sampling_strategy="group_by_length",
+        eval_strategy="epoch" if has_val else "no",
+        save_strategy="epoch",
+        save_total_limit=2,  # the best and the latest
+        load_best_model_at_end=early_stop,
+        metric_for_best_model="eval_loss" if early_stop else None,
+        greater_is_better=False,
+        logging_strategy="steps",
+        logging_steps=10,
+        logging_first_step=True,
+        report_to="none",
+        prediction_loss_only=True,  # eval needs the loss only, never the logits
+        seed=args.seed,
+        dataloader_pin_memory=device == "cuda",
+        use_cpu=device == "cpu",
+        **precision(device),
+    )
+
+
+def train_model(args: TrainArgs, bundle_dataset: bool = False) -> dict:
+    """Train and write the model folder at args.out; returns the catgpt.json card.
+
+    bundle_dataset: move the dataset folder into the model folder as `dataset/` (`run` does).
+    """
+    out = Path(args.out)
+    model_folder.check_output(out, args.overwrite)
+    dataset = load_dataset(args.data)  # all input checks before any work
+    persona = dataset.persona or args.persona or "assistant"
+    set_seed(args.seed)
+    base = load_base(args.base, texts=dataset.texts(), seed=args.seed)
+    model, tokenizer = prepare_model(base, persona)
+    if getattr(model.config, "tie_word_embeddings", False):
+        logging.getLogger("transformers.trainer").addFilter(TIED_HEAD_NOTICE)
+
+    window = context_window(model)
+    max_length = min(args.max_length, window) if window else args.max_length
+    train_features, train_report = encode_split(tokenizer, dataset.train, max_length, "train")
+    val_features, val_report = encode_split(tokenizer, dataset.val, max_length, "val")
+    if not train_features:
+        raise ModelError(
+            f"no training example fits the context window of {max_length} tokens "
+            f"({train_report.too_long} persona replies are longer than that)",
+            where=args.base,
+            fix="Raise --max-length or use a base with a longer context window.",
+        )
+    if args.lora:
+        model = add_lora(model, args)
+
+    state = PartialState()  # one process per GPU under torchrun; one here otherwise
+    staging = model_folder.partial_dir(out)
+    resume_from = open_staging(staging, args.resume, state)
+    with log_file(staging / "train.log", state.is_main_process):
+        log.info(
+            "%d train / %d val examples, %d persona tokens to learn, window %d tokens",
+            len(train_features), len(val_features), train_report.persona_tokens, max_length,
+        )  # fmt: skip
+        device = pick_device()
+        has_val = bool(val_features)
+        callbacks = [ValReport()]
+        if args.early_stop and has_val:
+            callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.patience))
+        budget = TimeBudget(args.max_minutes) if args.max_minutes else None
+        callbacks += [budget] if budget else []
+        trainer = PersonaTrainer(
+            model=model,
+            args=training_arguments(args, staging / "checkpoints", has_val, device),
+            train_dataset=train_features,
+            eval_dataset=val_features or None,
+            data_collator=PadCollator(tokenizer.pad_token_id, 8 if device == "cuda" else 1),
+            processing_class=tokenizer,
+            callbacks=callbacks,
+        )
+        started = time.monotonic()
+        result = trainer.train(resume_from_checkpoint=resume_from)
+        seconds = time.monotonic() - started
+
+        card = describe_run(args, dataset, base.info, persona, trainer, seconds, bundle_dataset)
+        card["training"]["train_loss"] = round(result.training_loss, 4)
+        card["training"]["stop_reason"] = stop_reason_of(trainer, args, budget)
+        card["dataset"].update(
+            train_examples=len(train_features),
+            val_examples=len(val_features),
+            max_length=max_length,
+            encoding={"train": asdict(train_report), "val": asdict(val_report)},
+        )
+        if state.is_main_process:
+            final = trainer.model
+            if args.lora:  # a plain model folder: the bot needs no peft
+                final = final.merge_and_unload()
+            model_folder.save_model(final, tokenizer, staging)
+            model_folder.write_log(staging, trainer.state.log_history)
+            shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+            if bundle_dataset:
+                shutil.move(str(args.data), str(staging / "dataset"))
+            model_folder.write_catgpt(staging, card)
+            model_folder.write_model_card(staging, card)
+    if state.is_main_process:
+        model_folder.finalize(staging, out)
+        log.info("model folder written: %s (%s)", out, card["training"]["stop_reason"])
+    state.wait_for_everyone()
+    return card
+
+
+def describe_run(args, dataset, base_info, persona, trainer, seconds, bundle_dataset) -> dict:
+    """The catgpt.json card of a finished run (its "evaluation" is filled in by `eval`)."""
+    state = trainer.state
+    best = state.best_metric if trainer.args.load_best_model_at_end else None
+    return {
+        "persona": {"name": persona, "aliases": dataset.aliases},
+        "base": base_info,
+        "dataset": {
+            "path": "dataset" if bundle_dataset else str(Path(args.data).resolve()),
+            "stats": dataset.stats,
+        },
+        "training": {
+            "args": asdict(args),
+            "device": str(trainer.args.device),
+            "precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "fp32",
+            "steps": state.global_step,
+            "epochs_run": round(state.epoch or 0.0, 3),
+            "seconds": round(seconds, 1),
+            "val_losses": [round(e["eval_loss"], 4) for e in state.log_history if "eval_loss" in e],
+            "best_val_loss": round(best, 4) if best is not None else None,
+            "best_val_perplexity": round(math.exp(best), 2) if best is not None else None,
+            "restored_best_checkpoint": best is not None,
+        },
+        "evaluation": None,
+    }
+
+
+def open_staging(staging: Path, resume: bool, state) -> str | None:
+    """Make the staging folder; returns the checkpoint to resume from, if any."""
+    resume_from = None
+    if resume:
+        found = sorted(
+            (staging / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])
+        )
+        resume_from = str(found[-1]) if found else None
+        if not resume_from:
+            log.warning("--resume: no checkpoint under %s; starting from the base", staging)
+    if state.is_main_process and not resume_from:
+        shutil.rmtree(staging, ignore_errors=True)  # a leftover of an abandoned run
+    state.wait_for_everyone()
+    if state.is_main_process:
+        staging.mkdir(parents=True, exist_ok=True)
+    return resume_from
+
+
+@contextmanager
+def log_file(path: Path, enabled: bool):
+    """Copy this run's log lines into the model folder (train.log) while the block runs."""
+    if not enabled:
+        yield
+        return
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def stop_reason_of(trainer, args: TrainArgs, budget) -> str:
+    """Why training ended, in words for catgpt.json and the model card."""
+    state = trainer.state
+    if budget is not None and budget.hit:
+        return f"time budget ({args.max_minutes:g} min)"
+    if args.max_steps and state.global_step >= args.max_steps:
+        return f"max steps ({args.max_steps})"
+    if state.epoch is not None and state.epoch + 1e-6 < args.epochs:
+        return f"early stopping (patience {args.patience})"
+    return f"all {args.epochs:g} epochs"
