@@ -21,6 +21,7 @@ import torch
 from accelerate import PartialState
 from transformers import (
     EarlyStoppingCallback,
+    ProgressCallback,
     Trainer,
     TrainerCallback,
     TrainingArguments,
@@ -183,6 +184,20 @@ class PersonaTrainer(Trainer):
         return (loss, {"loss": loss}) if return_outputs else loss
 
 
+class StepReport(ProgressCallback):
+    """The Trainer's progress bar, with a short loss line instead of its raw log dicts."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not (state.is_world_process_zero and self.training_bar and logs):
+            return
+        if "loss" in logs and "learning_rate" in logs:
+            self.training_bar.write(
+                f"step {state.global_step}: loss {float(logs['loss']):.3f}, "
+                f"lr {float(logs['learning_rate']):.2e}"
+            )
+        log.debug("trainer log: %s", logs)
+
+
 class ValReport(TrainerCallback):
     """Log each validation pass as loss and perplexity on persona tokens."""
 
@@ -281,6 +296,8 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False) -> dict:
             processing_class=tokenizer,
             callbacks=callbacks,
         )
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(StepReport)
         started = time.monotonic()
         result = trainer.train(resume_from_checkpoint=resume_from)
         seconds = time.monotonic() - started
