@@ -45,14 +45,7 @@ def _console(args, settings) -> int:
     from bot.console import run_console
     from bot.engine import Engine
 
-    engine = Engine.from_folder(
-        settings.model,
-        device=settings.device,
-        queue_size=settings.queue_size,
-        max_batch=settings.max_batch,
-        max_new_tokens=settings.max_new_tokens,
-        cpu_threads=settings.cpu_threads,
-    )
+    engine = Engine.from_settings(settings)
     try:
         return run_console(engine, name=args.name, history=settings.history, demo=args.demo)
     finally:

@@ -54,16 +54,7 @@ class CatGPTBot(commands.Bot):
         )
         self.settings = settings
         self.engine = engine
-        self._load_engine = load_engine or (
-            lambda: Engine.from_folder(
-                settings.model,
-                device=settings.device,
-                queue_size=settings.queue_size,
-                max_batch=settings.max_batch,
-                max_new_tokens=settings.max_new_tokens,
-                cpu_threads=settings.cpu_threads,
-            )
-        )
+        self._load_engine = load_engine or (lambda: Engine.from_settings(settings))
         self._shutdown: asyncio.Future | None = None
 
     async def setup_hook(self) -> None:

@@ -85,6 +85,18 @@ class Engine:
         )
         return cls(generator, queue_size=queue_size, max_batch=max_batch)
 
+    @classmethod
+    def from_settings(cls, settings) -> Engine:
+        """The engine for a bot.settings.Settings (blocking, like from_folder)."""
+        return cls.from_folder(
+            settings.model,
+            device=settings.device,
+            queue_size=settings.queue_size,
+            max_batch=settings.max_batch,
+            max_new_tokens=settings.max_new_tokens,
+            cpu_threads=settings.cpu_threads,
+        )
+
     @property
     def persona(self) -> str:
         return self.generator.persona
