@@ -99,20 +99,10 @@ def _smollm2_tokenizer():
 
 
 def _trained_bpe():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    from training.bases import train_tiny_tokenizer
 
-    raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=8000,
-        special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
     corpus = [text for _, text in CHATTER] + [Path(__file__).read_text()] * 4
-    raw.train_from_iterator(corpus, trainer)
-    return PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>")
+    return train_tiny_tokenizer(corpus, vocab_size=8000)
 
 
 # ---- engines -----------------------------------------------------------------------------------

@@ -35,22 +35,14 @@ CORPUS = [
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
 
+    # Tests may use training/ to build a model folder; the bot itself never imports it.
+    from training.bases import train_tiny_tokenizer
     from training.chat_template import install_chat_template
 
     folder = tmp_path_factory.mktemp("tiny-model")
-    raw = Tokenizer(models.BPE())
-    raw.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    raw.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    raw.train_from_iterator(CORPUS, trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="<|endoftext|>")
+    tokenizer = train_tiny_tokenizer(CORPUS, vocab_size=400)
     install_chat_template(tokenizer, PERSONA)
 
     torch.manual_seed(0)
