@@ -17,9 +17,9 @@ Each request is a mention in its own channel, after a few lines of chatter there
 The baseline swaps only the engine for "one run_in_executor(generate) per request in the
 default thread pool", sharing one model and tokenizer, as a first version might.
 
-Threads: `--threads 1` (the default) gives both sides one torch CPU thread. On the 2-core machine
-this was written on, shared with other work, two OpenMP threads spinning against other processes
-made every run several times slower and noisier; one thread was faster for both sides.
+Threads: both sides use torch's default (one per core), as the bot does unless
+CATGPT_CPU_THREADS says otherwise. `--threads N` sets it for both; on a machine shared with other
+work, `--threads 1` is steadier (spinning OpenMP threads fight the other processes).
 
 Measured per run: mention-to-reply latency (p50, p99), replies per minute, the worst event-loop
 stall (a ticker that wakes every 5 ms and records how late it woke), and requests lost (neither a
@@ -238,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads",
         type=int,
-        default=1,
-        help="torch CPU threads for both sides (CATGPT_CPU_THREADS; default 1, see the docstring)",
+        default=None,
+        help="torch CPU threads for both sides (default: torch's, one per core)",
     )
     parser.add_argument("--queue-size", type=int, default=32)
     parser.add_argument("--history", type=int, default=20)

@@ -20,6 +20,7 @@ import concurrent.futures
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -48,12 +49,22 @@ _STOP = object()  # sentinel: the worker exits when it reaches this in the queue
 
 
 class Engine:
-    def __init__(self, generator: Generator, *, queue_size: int = 32, max_batch: int = 16):
-        if queue_size < 1 or max_batch < 1:
-            raise ValueError("queue_size and max_batch must be at least 1")
+    def __init__(
+        self,
+        generator: Generator,
+        *,
+        queue_size: int = 32,
+        max_batch: int = 16,
+        batch_wait: float = 0.05,
+    ):
+        if queue_size < 1 or max_batch < 1 or batch_wait < 0:
+            raise ValueError("queue_size and max_batch must be at least 1, batch_wait >= 0")
         self.generator = generator
         self.queue_size = queue_size
         self.max_batch = max_batch
+        # Seconds the worker waits for more requests to join a batch: small against a
+        # generation (seconds), large against a burst of handlers reaching submit().
+        self.batch_wait = batch_wait
         # An unbounded queue with our own count: the bound is checked under the lock, and the
         # stop sentinel can always be put even when the queue is "full".
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -158,18 +169,25 @@ class Engine:
 
     # ---- the worker thread -----------------------------------------------------------------
 
-    def _take(self, block: bool):
-        item = self._queue.get(block=block)
+    def _take(self, timeout: float | None):
+        """The next queued item; None blocks until one comes, raises queue.Empty on timeout."""
+        item = self._queue.get(timeout=timeout) if timeout != 0 else self._queue.get_nowait()
         if item is not _STOP:
             with self._lock:
                 self._waiting -= 1
         return item
 
     def _take_batch(self) -> tuple[list[_Request], bool]:
-        """Block for one request, then add whatever else is already waiting."""
+        """Block for one request, then gather others for up to `batch_wait` seconds.
+
+        Mentions come in bursts (a channel pinging the bot at once, each handler reaching
+        submit() a few milliseconds after the last); without the short wait the first one
+        would be generated alone and every other one would wait a whole generation for it.
+        """
         batch: list[_Request] = []
         stop = False
-        item = self._take(block=True)
+        item = self._take(timeout=None)
+        deadline = time.monotonic() + self.batch_wait
         while True:
             if item is _STOP:
                 stop = True
@@ -180,7 +198,7 @@ class Engine:
             if len(batch) >= self.max_batch:
                 break
             try:
-                item = self._take(block=False)
+                item = self._take(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
         return batch, stop
@@ -230,7 +248,7 @@ class Engine:
     def _cancel_leftovers(self) -> None:
         while True:
             try:
-                item = self._take(block=False)
+                item = self._take(timeout=0)
             except queue.Empty:
                 return
             if item is not _STOP and item.future.set_running_or_notify_cancel():
