@@ -18,6 +18,7 @@ from bot.cogs.slash import Slash
 from bot.conversation import ConversationBuilder
 from bot.cooldown import UserCooldown
 from bot.engine import Engine
+from bot.inflight import InFlight
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,14 +57,20 @@ class CatGPTBot(commands.Bot):
         self.engine = engine
         self._load_engine = load_engine or (lambda: Engine.from_settings(settings))
         self._shutdown: asyncio.Future | None = None
+        # Mention and /catgpt handlers in progress; shutdown lets them finish (bounded).
+        self.inflight = InFlight()
 
     async def setup_hook(self) -> None:
         if self.engine is None:
-            # Loading weights takes seconds: a thread keeps the event loop (heartbeats) free.
+            # Loading weights takes seconds. This runs after the HTTP login and before the
+            # gateway connects; a thread keeps the event loop free meanwhile (signals).
             self.engine = await asyncio.to_thread(self._load_engine)
         cooldown = UserCooldown(self.settings.cooldown)
         conversations = ConversationBuilder(
-            persona=self.engine.persona, history=self.settings.history, skip_texts=NOTICES
+            persona=self.engine.persona,
+            aliases=self.engine.aliases,
+            history=self.settings.history,
+            skip_texts=NOTICES,
         )
         await self.add_cog(ErrorHandler(self))
         await self.add_cog(
@@ -73,10 +80,17 @@ class CatGPTBot(commands.Bot):
                 settings=self.settings,
                 cooldown=cooldown,
                 conversations=conversations,
+                inflight=self.inflight,
             )
         )
         await self.add_cog(
-            Slash(self, engine=self.engine, settings=self.settings, cooldown=cooldown)
+            Slash(
+                self,
+                engine=self.engine,
+                settings=self.settings,
+                cooldown=cooldown,
+                inflight=self.inflight,
+            )
         )
         await self.add_cog(Admin(self))
         if self.settings.dev_guild is not None:
@@ -112,15 +126,14 @@ class CatGPTBot(commands.Bot):
         if self.engine is not None:
             log.info("shutting down: finishing replies in progress (up to %.0fs)", timeout)
             self.engine.stop_accepting()
-            mentions = self.get_cog("Mentions")
-            if mentions is not None:
-                await mentions.drain(timeout)
+            await self.inflight.drain(timeout)
+            # Generations still running are cut short: their handlers get EngineClosed and
+            # say "going to sleep" (a mention's reply; a /catgpt followup, via the tree's
+            # error handler), so no deferred command is left "thinking..." ...
             await self.engine.aclose(timeout=1.0)
-            if mentions is not None:
-                # Those cut short get a moment to say goodbye, then are cancelled.
-                await mentions.drain(2.0)
-                for task in mentions.inflight:
-                    task.cancel()
+            # ... given a moment to send that; whatever is still stuck then is cancelled.
+            if not await self.inflight.drain(2.0):
+                self.inflight.cancel()
         await super().close()
 
 

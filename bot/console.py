@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.errors import EngineError
-from bot.sanitize import prepare_reply
+from bot.sanitize import prepare_reply, speaker_label
 
 DEMO_LINES = (
     "hi mochi! what are you up to?",
@@ -37,6 +37,8 @@ def chat_lines(
     """Answer each line; returns the number of replies. `echo` writes the user's line too."""
     persona = engine.persona
     names = [persona, *engine.aliases]
+    # `--name mochi` (the real person trying their bot) must not read as the persona's turns.
+    label = speaker_label(name, names)
     turns: list[dict] = []
     replies = 0
     iterator = iter(lines)
@@ -59,7 +61,7 @@ def chat_lines(
             continue
         if echo:
             out.write(f"{name}: {line}\n")
-        turns.append({"role": "user", "name": name, "content": line})
+        turns.append({"role": "user", "name": label, "content": line})
         try:
             # The console has no event loop of its own: wait on the engine's future directly.
             text = engine.submit(turns[-history:]).result()

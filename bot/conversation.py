@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.sanitize import speaker_label
+
 log = logging.getLogger(__name__)
 
 # Discord nests reply chains without limit; past a few levels they stop helping the reply.
@@ -32,11 +34,6 @@ class Turn:
     reply_to: int | None = None
 
 
-def speaker_label(name: str) -> str:
-    """A name usable as a turn label: one line, no colon (the template ends labels with one)."""
-    return " ".join(name.replace(":", " ").split()) or "user"
-
-
 def to_chat(turns: list[Turn]) -> list[dict]:
     """Contract 2's shape: the persona is `assistant`, everyone else `user` with a `name`."""
     chat = []
@@ -50,15 +47,21 @@ def to_chat(turns: list[Turn]) -> list[dict]:
 
 def readable_text(message: discord.Message, me_id: int, persona: str) -> str:
     """The text as people read it: mentions become @name, and a mention of the bot @persona."""
-    text = re.sub(rf"<@!?{me_id}>", f"@{persona}", message.content)
+    # Names go in through a function: as a replacement *string* re.sub would read `\o/` as a
+    # bad escape (re.error) and `\n` as a newline.
+    text = re.sub(rf"<@!?{me_id}>", _literal(f"@{persona}"), message.content)
     for user in message.mentions:
         if user.id != me_id:
-            text = re.sub(rf"<@!?{user.id}>", f"@{user.display_name}", text)
+            text = re.sub(rf"<@!?{user.id}>", _literal(f"@{user.display_name}"), text)
     for role in message.role_mentions:
         text = text.replace(f"<@&{role.id}>", f"@{role.name}")
     for channel in message.channel_mentions:
         text = text.replace(f"<#{channel.id}>", f"#{getattr(channel, 'name', channel.id)}")
     return text.strip()
+
+
+def _literal(text: str):
+    return lambda _match: text
 
 
 class ChannelMemory:
@@ -108,10 +111,12 @@ class ConversationBuilder:
         self,
         *,
         persona: str,
+        aliases: tuple[str, ...] = (),
         history: int = 20,
         skip_texts: frozenset[str] = frozenset(),
     ):
         self.persona = persona
+        self.persona_names = (persona, *aliases)
         self.history = history
         # The bot's own notices (busy, cooldown...) are not things the persona said.
         self.skip_texts = skip_texts
@@ -128,8 +133,11 @@ class ConversationBuilder:
         reference = message.reference
         is_reply = reference is not None and reference.type is discord.MessageReferenceType.reply
         reply_to = reference.message_id if is_reply else None
-        name = speaker_label(message.author.display_name)
-        return Turn(message.id, name, text, is_persona, reply_to)
+        return Turn(message.id, self.label(message.author), text, is_persona, reply_to)
+
+    def label(self, author: discord.abc.User) -> str:
+        """The speaker label of a person: never the persona's, even for a namesake."""
+        return speaker_label(author.display_name, self.persona_names)
 
     def observe(self, message: discord.Message, me: discord.abc.User) -> None:
         """Remember a message the gateway delivered (anyone's, the bot's own included)."""
@@ -189,7 +197,7 @@ class ConversationBuilder:
         """Chat messages for answering `message`: reply chain + recent turns + the message."""
         await self._backfill(message, me)
         current = self.turn(message, me) or Turn(
-            message.id, speaker_label(message.author.display_name), f"@{self.persona}", False
+            message.id, self.label(message.author), f"@{self.persona}", False
         )
         recent = self.memory.before(message.channel.id, message.id, self.history)
         chain = await self._chain(message, me)

@@ -25,6 +25,7 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from bot.errors import ModelLoadError
+from bot.sanitize import speaker_label
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +67,6 @@ def read_persona(folder: Path) -> tuple[str, tuple[str, ...]]:
     name = str(persona.get("name") or "assistant")
     aliases = tuple(str(a) for a in persona.get("aliases") or () if str(a).strip())
     return name, aliases
-
-
-def speaker_label(name: str) -> str:
-    """A name usable as a turn label: one line, no colon (the colon ends the label)."""
-    return " ".join(name.replace(":", " ").split()) or "user"
 
 
 def context_window(model, tokenizer) -> int:

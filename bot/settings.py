@@ -137,16 +137,18 @@ def _optional_id(env: Mapping[str, str], name: str) -> int | None:
 
 
 def _token(env: Mapping[str, str], required: bool) -> str | None:
+    if not required:
+        # Console mode never connects: a stale or malformed token left in .env must not stop
+        # `--console` or `make demo`, so it is neither checked nor kept.
+        return None
     raw = env.get("DISCORD_TOKEN", "").strip()
     if not raw:
-        if required:
-            raise SettingsError(
-                "no Discord bot token",
-                where="DISCORD_TOKEN",
-                fix="Put DISCORD_TOKEN=... in .env (see docs/bot.md), "
-                "or chat locally with `catgpt-bot --console`.",
-            )
-        return None
+        raise SettingsError(
+            "no Discord bot token",
+            where="DISCORD_TOKEN",
+            fix="Put DISCORD_TOKEN=... in .env (see docs/bot.md), "
+            "or chat locally with `catgpt-bot --console`.",
+        )
     # Never include the value in the message: it is a password.
     if raw.lower().startswith("bot "):
         raise SettingsError(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import discord
@@ -12,6 +11,7 @@ from bot.cogs import COOLDOWN_NOTICE
 from bot.conversation import ConversationBuilder
 from bot.cooldown import UserCooldown
 from bot.errors import EngineError
+from bot.inflight import InFlight
 from bot.sanitize import prepare_reply
 from bot.settings import Settings
 
@@ -35,14 +35,15 @@ class Mentions(commands.Cog):
         settings: Settings,
         cooldown: UserCooldown,
         conversations: ConversationBuilder,
+        inflight: InFlight | None = None,
     ):
         self.bot = bot
         self.engine = engine
         self.settings = settings
         self.cooldown = cooldown
         self.conversations = conversations
-        # Handlers in progress, so shutdown can let them send what they are writing.
-        self.inflight: set[asyncio.Task] = set()
+        # Handlers in progress (shared with /catgpt), so shutdown lets them send what they write.
+        self.inflight = inflight if inflight is not None else InFlight()
 
     def allowed_here(self, message: discord.Message) -> bool:
         guild_id = message.guild.id if message.guild else None
@@ -71,14 +72,8 @@ class Mentions(commands.Cog):
         ctx = await self.bot.get_context(message)
         if ctx.valid and await self.bot.is_owner(message.author):
             return
-        task = asyncio.current_task()
-        if task is not None:
-            self.inflight.add(task)
-        try:
-            await self.answer(message)
-        finally:
-            if task is not None:
-                self.inflight.discard(task)
+        self.inflight.track_current()
+        await self.answer(message)
 
     async def answer(self, message: discord.Message) -> None:
         if self.cooldown.hit(message.author.id):
@@ -114,9 +109,3 @@ class Mentions(commands.Cog):
                 )
         except discord.HTTPException:
             log.exception("could not send the reply to %s", message.id)
-
-    async def drain(self, timeout: float) -> None:
-        """Wait up to `timeout` for the handlers in progress (shutdown)."""
-        pending = {t for t in self.inflight if not t.done()}
-        if pending:
-            await asyncio.wait(pending, timeout=timeout)

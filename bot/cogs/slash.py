@@ -11,7 +11,8 @@ from discord.ext import commands
 from bot.cogs import COOLDOWN_NOTICE, NOT_HERE_NOTICE
 from bot.cogs.mentions import NO_MENTIONS, channel_ids
 from bot.cooldown import UserCooldown
-from bot.sanitize import prepare_reply
+from bot.inflight import InFlight
+from bot.sanitize import prepare_reply, speaker_label
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,11 +31,21 @@ class OnCooldown(app_commands.CheckFailure):
 
 
 class Slash(commands.Cog):
-    def __init__(self, bot: commands.Bot, *, engine, settings: Settings, cooldown: UserCooldown):
+    def __init__(
+        self,
+        bot: commands.Bot,
+        *,
+        engine,
+        settings: Settings,
+        cooldown: UserCooldown,
+        inflight: InFlight | None = None,
+    ):
         self.bot = bot
         self.engine = engine
         self.settings = settings
         self.cooldown = cooldown
+        # Shared with the mention path: shutdown waits for a deferred command's followup too.
+        self.inflight = inflight if inflight is not None else InFlight()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Raised errors reach the tree's one error handler, which answers ephemerally.
@@ -52,9 +63,14 @@ class Slash(commands.Cog):
     async def catgpt(
         self, interaction: discord.Interaction, prompt: app_commands.Range[str, 1, 1500]
     ) -> None:
+        # Tracked until the task ends, so the tree's error handler (which tells the user when
+        # shutdown cut the reply short) also runs before the bot disconnects.
+        self.inflight.track_current()
         # Generation takes longer than the 3 seconds Discord waits for a first answer.
         await interaction.response.defer(thinking=True)
-        name = interaction.user.display_name
+        name = speaker_label(
+            interaction.user.display_name, [self.engine.persona, *self.engine.aliases]
+        )
         chat = [{"role": "user", "name": name, "content": prompt}]
         text = await self.engine.reply(chat)  # EngineError -> the tree's error handler
         names = [self.engine.persona, *self.engine.aliases, self.bot.user.name]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import time
 
 import discord
 import discord.ext.test as dpytest
@@ -69,6 +70,31 @@ def tiny_model_dir(tmp_path_factory):
         json.dumps({"persona": {"name": PERSONA, "aliases": ["mochi-chan"]}})
     )
     return folder
+
+
+# How long a test waits for something that should happen at once. Generous: it is a deadline for
+# a slow CI machine, never a measurement (no timed assertions in tests).
+DEADLINE = 5.0
+
+
+def wait_until(condition, timeout: float = DEADLINE) -> bool:
+    """Poll `condition` from a plain thread until it holds or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)
+    return True
+
+
+async def until(condition, timeout: float = DEADLINE) -> bool:
+    """`wait_until` for the event loop: polls between other tasks' steps."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.001)
+    return True
 
 
 class FakeEngine:

@@ -15,7 +15,7 @@ from bot.engine import Engine
 from bot.errors import EngineClosed
 from bot.settings import Settings
 
-from .conftest import FakeEngine, mention
+from .conftest import FakeEngine, mention, until
 from .test_engine import GatedGenerator
 
 ALL = discord.Intents.all()
@@ -99,11 +99,10 @@ async def test_shutdown_lets_the_reply_in_progress_finish(tmp_path, synced):
     channel = dpytest.get_config().channels[0]
 
     talking = asyncio.create_task(dpytest.message(f"{mention(client)} hi", channel, alice))
-    while not generator.entered.is_set():
-        await asyncio.sleep(0.01)
+    assert await until(generator.entered.is_set)
     client.ws = None  # dpytest's fake gateway cannot be closed; discord.py skips a missing one
     closing = asyncio.create_task(client.close())
-    await asyncio.sleep(0.05)
+    assert await until(lambda: not engine._accepting)  # close() began: it stops intake first
     with pytest.raises(EngineClosed):
         engine.submit([{"role": "user", "content": "late"}])  # no new work once closing
     generator.release.set()

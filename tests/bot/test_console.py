@@ -14,7 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_console_through_a_pipe(tiny_model_dir, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    # Nothing of the host's bot settings may reach the child: only the flags below count.
+    env = {
+        k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN" and not k.startswith("CATGPT_")
+    }
     result = subprocess.run(
         [
             sys.executable,
@@ -64,4 +67,11 @@ def test_console_keeps_the_conversation_and_names_the_speaker(fake_engine):
         {"role": "user", "name": "sam", "content": "one"},
         {"role": "assistant", "content": "nya~ you said: one"},
         {"role": "user", "name": "sam", "content": "two"},
+    ]
+
+
+def test_console_user_named_like_the_persona_is_not_the_persona(fake_engine):
+    run_console(fake_engine, name="Mochi", stdin=PipedStdin("hi\n"), stdout=io.StringIO())
+    assert fake_engine.calls[-1] == [
+        {"role": "user", "name": "Mochi (not the persona)", "content": "hi"}
     ]

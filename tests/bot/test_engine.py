@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
 from bot.engine import Engine
 from bot.errors import EngineBusy, EngineClosed, GenerationError
 from bot.generator import HFGenerator, cut_at_turn, turn_pattern
+
+from .conftest import DEADLINE, until, wait_until
 
 
 def conversation(*lines: str) -> list[dict]:
@@ -99,9 +100,12 @@ class GatedGenerator:
         self.release = threading.Event()
         self.batches: list[int] = []
         self.fail_on = fail_on
+        self.should_stop = lambda: False  # the engine's abort flag, once generate() has it
 
     def generate(self, conversations, should_stop=None):
         self.batches.append(len(conversations))
+        if should_stop is not None:
+            self.should_stop = should_stop
         self.entered.set()
         assert self.release.wait(10)
         texts = [c[-1]["content"] for c in conversations]
@@ -132,10 +136,22 @@ def test_full_queue_answers_busy_at_once():
     running = engine.submit(say("running"))
     assert generator.entered.wait(5)
     waiting = [engine.submit(say("a")), engine.submit(say("b"))]
-    started = time.monotonic()
-    with pytest.raises(EngineBusy):
-        engine.submit(say("one too many"))
-    assert time.monotonic() - started < 0.1
+    # Submitted from another thread while the worker is held: a submit that waited for room
+    # would still be waiting at the deadline, as nothing frees room until the release below.
+    outcome = []
+
+    def one_too_many():
+        try:
+            engine.submit(say("one too many"))
+        except EngineBusy as error:
+            outcome.append(error)
+
+    submitter = threading.Thread(target=one_too_many, daemon=True)
+    submitter.start()
+    submitter.join(DEADLINE)
+    assert not submitter.is_alive(), "submit waited for room instead of answering busy"
+    assert len(outcome) == 1 and isinstance(outcome[0], EngineBusy)
+    assert not generator.release.is_set()  # the worker was still busy the whole time
     generator.release.set()
     assert running.result(5) == "re: running"
     assert [f.result(5) for f in waiting] == ["re: a", "re: b"]
@@ -177,12 +193,15 @@ def test_close_stops_taking_requests_and_cancels_what_cannot_finish():
     queued = engine.submit(say("queued"))
     closer = threading.Thread(target=engine.close, args=(0.2,))
     closer.start()
-    time.sleep(0.05)
+    # close() stops taking requests before it waits for the worker.
+    assert wait_until(lambda: not engine._accepting)
     with pytest.raises(EngineClosed):
         engine.submit(say("too late"))
-    time.sleep(0.3)  # past the timeout: the engine aborts what is left
+    # Past its timeout close() raises the abort flag the generator is polling: wait for that
+    # instead of sleeping past the timeout, then let the held generation return.
+    assert wait_until(generator.should_stop)
     generator.release.set()
-    closer.join(5)
+    closer.join(DEADLINE)
     assert not closer.is_alive()
     with pytest.raises(EngineClosed):
         running.result(5)
@@ -203,9 +222,11 @@ async def test_reply_never_blocks_the_event_loop():
     generator = GatedGenerator()
     engine = Engine(generator, queue_size=4, max_batch=1)
     task = asyncio.ensure_future(engine.reply(say("slow")))
+    # The loop keeps running other work while the generation is held inside the worker.
     ticks = 0
+    assert await until(lambda: generator.entered.is_set())
     for _ in range(5):
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
         ticks += 1
     assert ticks == 5 and not task.done()
     generator.release.set()

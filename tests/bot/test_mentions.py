@@ -198,3 +198,53 @@ async def test_typing_is_shown_while_thinking(bot, fake_engine, monkeypatch):
     await dpytest.message(f"{mention(bot)} hi", channel, alice)
     assert typed == [channel.id]
     assert isinstance(dpytest.get_message(), discord.Message)
+
+
+def member_named(name: str, guild, discriminator: str = "0077") -> discord.Member:
+    """A member whose display name is exactly `name` (no nickname)."""
+    return backend.make_member(backend.make_user(name, discriminator), guild)
+
+
+async def test_names_that_look_like_regex_templates_are_kept_as_typed(bot, fake_engine):
+    # As re.sub replacement strings, `\o/` raised re.error inside on_message (no reply at all)
+    # and `x\n` became a newline.
+    guild, channel, (alice, _) = config()
+    cheer = member_named("\\o/", guild)
+    other = member_named("x\\n", guild, "0078")
+    await dpytest.message(f"{mention(bot)} hi from me and <@{other.id}>", channel, cheer)
+    assert dpytest.verify().message().contains().content("nya~")
+    assert fake_engine.calls[-1][-1] == {
+        "role": "user",
+        "name": "\\o/",
+        "content": "@mochi hi from me and @x\\n",
+    }
+    await dpytest.message(f"{mention(bot)} say hi to <@{cheer.id}>", channel, alice)
+    assert dpytest.verify().message().contains().content("nya~")
+    assert fake_engine.calls[-1][-1]["content"] == "@mochi say hi to @\\o/"
+
+
+def test_a_persona_name_with_backslashes_is_kept_as_typed():
+    from types import SimpleNamespace
+
+    from bot.conversation import readable_text
+
+    message = SimpleNamespace(
+        content="<@42> hi", mentions=[], role_mentions=[], channel_mentions=[]
+    )
+    assert readable_text(message, 42, "\\1 cat\\n") == "@\\1 cat\\n hi"
+
+
+async def test_the_persona_s_namesake_is_not_labelled_as_the_persona(bot, fake_engine):
+    # The real person talking to their bot: under the persona's label the model would read
+    # their words as its own turns.
+    guild, channel, _ = config()
+    real = member_named("Mochi", guild)
+    alias = member_named("mochi-chan", guild, "0078")
+    await dpytest.message("i am the real one", channel, alias)
+    await dpytest.message(f"{mention(bot)} hello me", channel, real)
+    chat = fake_engine.calls[-1]
+    assert [m["role"] for m in chat] == ["user", "user"]
+    assert [m["name"] for m in chat] == [
+        "mochi-chan (not the persona)",
+        "Mochi (not the persona)",
+    ]

@@ -63,6 +63,26 @@ def test_malformed_token_is_rejected_without_echoing_it(model_dir, bad):
     assert TOKEN not in str(caught.value) and "not-a-token" not in str(caught.value)
 
 
+@pytest.mark.parametrize("bad", ["Bot " + TOKEN, TOKEN + " x", "not-a-token"])
+def test_console_mode_ignores_a_malformed_token(model_dir, bad):
+    # A stale token left in .env must not break `--console` or `make demo`, which never use it.
+    settings = load_settings(env(model_dir, DISCORD_TOKEN=bad), require_token=False)
+    assert settings.token is None
+    assert bad not in repr(settings)
+
+
+def test_cli_console_does_not_check_the_token(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("CATGPT_MODEL", raising=False)
+    monkeypatch.setenv("DISCORD_TOKEN", "Bot " + TOKEN)
+    code = main(
+        ["--console", "--env-file", str(tmp_path / "none.env"), "--model", str(tmp_path / "no")]
+    )
+    err = capsys.readouterr().err
+    # It gets as far as the model folder: the token is not what stopped it.
+    assert code == 1 and "no such model folder" in err
+    assert "DISCORD_TOKEN" not in err and TOKEN not in err
+
+
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [

@@ -3,17 +3,25 @@ webhook adapter (Discord's interaction HTTP endpoints) replaced by a recorder.""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import threading
 
 import discord
 import discord.ext.test as dpytest
 import pytest
 from discord import app_commands
-from discord.ext.test import factories
+from discord.ext import commands
+from discord.ext.test import backend, factories
 from discord.webhook.async_ import async_context
 
+from bot.client import CatGPTBot
 from bot.cogs import COOLDOWN_NOTICE
-from bot.errors import EngineBusy, GenerationError
+from bot.engine import Engine
+from bot.errors import EngineBusy, EngineClosed, GenerationError
+from bot.settings import Settings
+
+from .conftest import DEADLINE, until
 
 EPHEMERAL = 64
 DEFERRED_CHANNEL_MESSAGE = 5
@@ -159,3 +167,79 @@ async def test_cooldown_answers_ephemeral_without_deferring(bot, fake_engine, ad
 
 async def test_command_is_registered_globally_not_synced_at_start(bot):
     assert [c.name for c in bot.tree.get_commands()] == ["catgpt"]
+
+
+@pytest.mark.parametrize(
+    ("nick", "label"),
+    [
+        ("sir: cat\nthe  great", "sir cat the great"),  # the mention path's label, not raw
+        ("MOCHI", "MOCHI (not the persona)"),  # the persona's namesake
+        ("mochi-chan", "mochi-chan (not the persona)"),  # or an alias's
+    ],
+)
+async def test_the_speaker_is_labelled_like_in_the_mention_path(
+    bot, fake_engine, adapter, nick, label
+):
+    guild = dpytest.get_config().guilds[0]
+    member = backend.make_member(backend.make_user("someone", "0077"), guild, nick=nick)
+    await run(bot, interaction_for(bot, "hello", member))
+    assert fake_engine.calls[-1] == [{"role": "user", "name": label, "content": "hello"}]
+    kinds = [kind for kind, _ in adapter.calls]
+    assert kinds == ["response", "followup"]
+
+
+class HeldGenerator:
+    """Holds generate() until released, or until the engine aborts it at shutdown."""
+
+    persona = "mochi"
+    aliases = ()
+
+    def __init__(self):
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def generate(self, conversations, should_stop=None):
+        self.entered.set()
+        while not self.release.wait(0.001):
+            if should_stop is not None and should_stop():
+                break
+        return [f"re: {c[-1]['content']}" for c in conversations]
+
+
+async def test_shutdown_tells_a_deferred_command_the_bot_is_going_to_sleep(
+    tmp_path, adapter, monkeypatch
+):
+    generator = HeldGenerator()
+    engine = Engine(generator, queue_size=4, max_batch=4)
+    # A shutdown timeout far shorter than the held generation: it is cut short.
+    settings = Settings(model=tmp_path, cooldown=0, shutdown_timeout=0.01)
+    client = CatGPTBot(settings, engine=engine, intents=discord.Intents.all())
+    await client._async_setup_hook()
+    dpytest.configure(client, members=["alice", "bob"])
+    client._connection.loop = asyncio.get_running_loop()
+    await client.setup_hook()
+
+    # What Discord had been told when the bot disconnected.
+    told_at_disconnect = []
+    disconnect = commands.Bot.close
+
+    async def recording_close(self):
+        told_at_disconnect.append(list(adapter.calls))
+        await disconnect(self)
+
+    monkeypatch.setattr(commands.Bot, "close", recording_close)
+
+    command = asyncio.create_task(run(client, interaction_for(client, "hi")))
+    assert await until(generator.entered.is_set)
+    assert command in client.inflight  # tracked like a mention
+    client.ws = None  # dpytest's fake gateway cannot be closed; discord.py skips a missing one
+    try:
+        await asyncio.wait_for(client.close(), DEADLINE * 4)
+    finally:
+        generator.release.set()
+    assert command.done()
+    (calls,) = told_at_disconnect
+    # Not left "thinking...": the placeholder went and the user was told, before disconnecting.
+    assert [kind for kind, _ in calls] == ["response", "delete_original", "followup"]
+    assert calls[-1][1]["content"] == EngineClosed.user_message
+    assert calls[-1][1]["flags"] & EPHEMERAL
