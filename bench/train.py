@@ -8,37 +8,49 @@ examples, with the same optimizer and learning rate, for the same number of epoc
 
 - original: every example padded to 512 tokens (pad = eos, as GPT-2 has no pad token), labels on
   every token including the padding, batch size 2;
-- ours: labels on the persona's reply and its eos only, dynamic padding, length-grouped batches
-  of 8, and the vocabulary projection computed only where there are labels (training/features.py,
-  training/collate.py, training/sparse_head.py).
+- ours: the product's own training code, `training.trainer.train_model` (what
+  `catgpt-train train --no-early-stop` runs): labels on the persona's reply and its eos only,
+  dynamic padding, length-grouped batches of 8, the vocabulary projection computed only where
+  there are labels, and the product's linear learning-rate schedule with its 5% warmup. Its base
+  is the same random init, saved to a folder and passed as `--base`. Seconds per epoch come from
+  a Trainer callback (epoch begin to epoch end: the per-epoch validation and checkpoint are not
+  counted, as the original loop has neither).
 
 Data: the shipped sample export (data/sample) prepared with `prepare`'s own API, rendered with our
 chat template for both recipes so only the recipe differs. Tokenizer: SmolLM2's (GPT-2's cannot be
 downloaded here; both are byte-level BPE of a similar size, 49k vs 50k). Val loss is measured the
-same way for both: mean cross-entropy per persona token of the val split.
+same way for both, by one function (`training.evaluation.persona_loss`) on the same val features
+after training: mean cross-entropy per persona token. Both run on the CPU (GPUs are hidden): the
+original loop has no device handling, and the comparison is of recipes, not devices.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
+import os
 import random
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import torch
+# Same device for both recipes (see the docstring); set before torch looks for GPUs.
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+import torch  # noqa: E402
+from transformers import TrainerCallback  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.bases import smollm2_folder  # noqa: E402
+from training.bases import load_folder, smollm2_folder  # noqa: E402
 from training.chat_template import install_chat_template  # noqa: E402
-from training.collate import PadCollator  # noqa: E402
 from training.evaluation import persona_loss  # noqa: E402
 from training.features import encode_split, load_dataset  # noqa: E402
-from training.sparse_head import sparse_head_loss  # noqa: E402
+from training.trainer import TrainArgs, train_model  # noqa: E402
 
 ORIGINAL_LENGTH, ORIGINAL_BATCH, OUR_BATCH = 512, 2, 8
 SIZES = {
@@ -84,20 +96,6 @@ def original_batches(rows: list[dict], rng: random.Random):
         yield {k: torch.tensor([r[k] for r in chunk]) for k in chunk[0]}  # (2, 512) each
 
 
-def our_batches(features: list[dict], collate: PadCollator, rng: random.Random):
-    """Length-grouped: shuffle, sort within windows of 50 batches, shuffle the batches."""
-    order = list(range(len(features)))
-    rng.shuffle(order)
-    window = OUR_BATCH * 50
-    batches = []
-    for start in range(0, len(order), window):
-        group = sorted(order[start : start + window], key=lambda j: len(features[j]["input_ids"]))
-        batches += [group[i : i + OUR_BATCH] for i in range(0, len(group), OUR_BATCH)]
-    rng.shuffle(batches)
-    for batch in batches:
-        yield collate([features[j] for j in batch])
-
-
 def new_model(tokenizer, size: str, seed: int):
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -111,6 +109,11 @@ def new_model(tokenizer, size: str, seed: int):
         **SIZES[size],
     )
     return GPT2LMHeadModel(config)
+
+
+def validate(model, val: list[dict], pad_id: int) -> float:
+    """The one val measure applied to both trained models: loss per persona token."""
+    return persona_loss(model, val, pad_id, batch_size=8)[0]
 
 
 def train_recipe(name, model, make_batches, loss_of, epochs, lr, val, pad_id, persona_tokens):
@@ -129,9 +132,41 @@ def train_recipe(name, model, make_batches, loss_of, epochs, lr, val, pad_id, pe
             if step % 20 == 0:
                 print(f"  {name} epoch {epoch + 1} step {step}: loss {loss.item():.3f}", flush=True)
         seconds.append(time.perf_counter() - started)
-    val_loss, _ = persona_loss(model, val, pad_id, batch_size=8)
     per_epoch = sum(seconds) / len(seconds)
-    return {"s_per_epoch": per_epoch, "tok_per_s": persona_tokens / per_epoch, "val": val_loss}
+    return {"s_per_epoch": per_epoch, "tok_per_s": persona_tokens / per_epoch,
+            "val": validate(model, val, pad_id)}  # fmt: skip
+
+
+class EpochTimer(TrainerCallback):
+    """Seconds of each training epoch, from its first step to its last (no val, no checkpoint)."""
+
+    def __init__(self):
+        self.seconds: list[float] = []
+        self.started = 0.0
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        self.seconds.append(time.perf_counter() - self.started)
+
+
+def train_ours(data: Path, base: Path, out: Path, epochs: int, lr: float, val, pad_id,
+               persona_tokens) -> dict:  # fmt: skip
+    """`catgpt-train train --data DATA --base BASE --epochs N --lr LR --no-early-stop`."""
+    timer = EpochTimer()
+    card = train_model(
+        TrainArgs(data=str(data), out=str(out), base=str(base), epochs=epochs, lr=lr,
+                  batch_size=OUR_BATCH, max_length=ORIGINAL_LENGTH, seed=0, early_stop=False),
+        callbacks=[timer],
+    )  # fmt: skip
+    learnt = card["dataset"]["encoding"]["train"]["persona_tokens"]
+    assert learnt == persona_tokens, (learnt, persona_tokens)  # the same examples, the same labels
+    assert len(timer.seconds) == epochs, timer.seconds
+    per_epoch = sum(timer.seconds) / len(timer.seconds)
+    model = load_folder(out).model  # the saved model folder, as the bot would load it
+    return {"s_per_epoch": per_epoch, "tok_per_s": persona_tokens / per_epoch,
+            "val": validate(model, val, pad_id)}  # fmt: skip
 
 
 def main() -> int:
@@ -146,37 +181,40 @@ def main() -> int:
 
     from transformers import AutoTokenizer
 
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     with tempfile.TemporaryDirectory() as scratch:
-        dataset = load_dataset(prepared_sample(Path(scratch) / "dataset"))
-    tokenizer = AutoTokenizer.from_pretrained(smollm2_folder())
-    install_chat_template(tokenizer, dataset.persona or "mochi")
-    train, report = encode_split(tokenizer, dataset.train, ORIGINAL_LENGTH, "train")
-    val, _ = encode_split(tokenizer, dataset.val, ORIGINAL_LENGTH, "val")
-    original = original_features(tokenizer, dataset.train)
-    collate = PadCollator(tokenizer.pad_token_id)
-    print(f"{len(train)} train / {len(val)} val examples, {report.persona_tokens} persona tokens, "
-          f"GPT-2 {args.size} {SIZES[args.size]}, {args.epochs} epochs, "
-          f"{torch.get_num_threads()} threads")  # fmt: skip
+        scratch = Path(scratch)
+        data = prepared_sample(scratch / "dataset")
+        dataset = load_dataset(data)
+        tokenizer = AutoTokenizer.from_pretrained(smollm2_folder())
+        install_chat_template(tokenizer, dataset.persona or "mochi")
+        train, report = encode_split(tokenizer, dataset.train, ORIGINAL_LENGTH, "train")
+        val, _ = encode_split(tokenizer, dataset.val, ORIGINAL_LENGTH, "val")
+        original = original_features(tokenizer, dataset.train)
+        print(f"{len(train)} train / {len(val)} val examples, {report.persona_tokens} persona "
+              f"tokens, GPT-2 {args.size} {SIZES[args.size]}, {args.epochs} epochs, "
+              f"{torch.get_num_threads()} threads")  # fmt: skip
+        # Ours starts from the very weights the original recipe starts from.
+        base = scratch / "base"
+        new_model(tokenizer, args.size, 0).save_pretrained(base)
+        tokenizer.save_pretrained(base)
 
-    results = {
-        "original": train_recipe(
-            "original", new_model(tokenizer, args.size, 0),
-            lambda rng: original_batches(original, rng),
-            lambda model, batch: model(**batch).loss,
-            args.epochs, args.lr, val, tokenizer.pad_token_id, report.persona_tokens,
-        ),
-        "ours": train_recipe(
-            "ours", new_model(tokenizer, args.size, 0),
-            lambda rng: our_batches(train, collate, rng),
-            sparse_head_loss,  # the head projects only the labelled positions
-            args.epochs, args.lr, val, tokenizer.pad_token_id, report.persona_tokens,
-        ),
-    }  # fmt: skip
+        pad_id = tokenizer.pad_token_id
+        results = {
+            "original": train_recipe(
+                "original", new_model(tokenizer, args.size, 0),
+                lambda rng: original_batches(original, rng),
+                lambda model, batch: model(**batch).loss,
+                args.epochs, args.lr, val, pad_id, report.persona_tokens,
+            ),
+            "ours": train_ours(data, base, scratch / "ours", args.epochs, args.lr, val, pad_id,
+                               report.persona_tokens),
+        }  # fmt: skip
     old, new = results["original"], results["ours"]
     print()
     print(f"{'recipe':<44}{'s/epoch':>10}{'persona tok/s':>15}{'val loss':>10}{'val ppl':>10}")
     for name, label in (("original", "original (pad 512, labels on all, batch 2)"),
-                        ("ours", "ours (persona labels, dynamic pad, batch 8)")):  # fmt: skip
+                        ("ours", "ours (catgpt-train train, batch 8)")):  # fmt: skip
         r = results[name]
         print(f"{label:<44}{r['s_per_epoch']:>10.1f}{r['tok_per_s']:>15.1f}"
               f"{r['val']:>10.3f}{math.exp(r['val']):>10.1f}")  # fmt: skip

@@ -65,10 +65,10 @@ def load_base(name: str, *, texts: Iterable[str] = (), seed: int = 0) -> Base:
     if name == "tiny":
         return build_tiny(list(texts), seed=seed)
     if name == "smollm2":
-        return _load_folder(smollm2_folder(), info={"name": "smollm2", "kind": "smollm2"})
+        return load_folder(smollm2_folder(), info={"name": "smollm2", "kind": "smollm2"})
     path = Path(name).expanduser()
     if path.is_dir():
-        return _load_folder(path, info={"name": str(path.resolve()), "kind": "folder"})
+        return load_folder(path, info={"name": str(path.resolve()), "kind": "folder"})
     # `./x`, `/x`, `a/b/c`, or `models/x` where `models/` exists: a path, not a hub id.
     looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1
     if looks_like_path or (path.parent != Path(".") and path.parent.is_dir()):
@@ -186,7 +186,12 @@ def smollm2_folder() -> Path:
 # folders and the hub
 
 
-def _load_folder(folder: Path, info: dict) -> Base:
+def load_folder(folder: Path, info: dict | None = None) -> Base:
+    """A Hugging Face model folder, always read as a folder (never as a --base name).
+
+    `eval MODEL` uses this directly: a model folder that happens to be called `tiny` or
+    `smollm2` must load that folder, not the offline base of the same name.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if not (folder / "config.json").is_file():
@@ -200,7 +205,7 @@ def _load_folder(folder: Path, info: dict) -> Base:
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     except (OSError, ValueError, KeyError) as error:
         raise ModelError(f"cannot load the model: {error}", where=str(folder)) from error
-    return Base(model, tokenizer, info)
+    return Base(model, tokenizer, info or {"name": str(folder.resolve()), "kind": "folder"})
 
 
 def hub_offline() -> bool:

@@ -10,7 +10,9 @@ the loss on (the model learns where its turn ends) and the bot's generation prom
 template text when it is installed, so the bot needs nothing but the model folder.
 
 Text that spells a special token (a user typing `<|endoftext|>`) must stay text: the template
-breaks it with a zero-width space before the tokenizer can read it as the control token.
+breaks it with a zero-width space before the tokenizer can read it as the control token. Speaker
+names get the same escapes: a user named `<|endoftext|>mochi` would otherwise end the turn with a
+real eos and open what reads as a persona turn.
 Training and the bot both call `tokenizer.apply_chat_template`; no other code writes prompts.
 """
 
@@ -28,7 +30,8 @@ _TEMPLATE = """\
 {%- elif message['role'] == 'system' -%}
 {{ text + eos_token }}
 {%- else -%}
-{{ (message['name'] if message.get('name') else 'user') + ': ' + text + eos_token }}
+{%- set name = (message['name'] | string if message.get('name') else 'user') __ESCAPES__ -%}
+{{ name + ': ' + text + eos_token }}
 {%- endif -%}
 {%- endfor -%}
 {%- if add_generation_prompt -%}{{ __PERSONA__ + ':' }}{%- endif -%}

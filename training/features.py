@@ -86,6 +86,21 @@ def read_split(path: Path) -> list[dict]:
     return examples
 
 
+def read_stats(path: Path) -> dict:
+    """stats.json as a dict ({} when absent); a broken one is a DatasetError naming it."""
+    if not path.is_file():
+        return {}
+    try:
+        stats = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else "not UTF-8 text"
+        raise DatasetError(f"unreadable stats.json ({reason})", where=str(path),
+                           fix=PREPARE_FIX) from None  # fmt: skip
+    if not isinstance(stats, dict):
+        raise DatasetError("stats.json is not a JSON object", where=str(path), fix=PREPARE_FIX)
+    return stats
+
+
 def load_dataset(data_dir: Path | str) -> DatasetFolder:
     """Load and check a dataset folder; every unusable input is a one-line DatasetError."""
     data_dir = Path(data_dir)
@@ -110,8 +125,7 @@ def load_dataset(data_dir: Path | str) -> DatasetFolder:
             where=str(train_path),
             fix="Check --persona matches the person's names in the export, then prepare again.",
         )
-    stats_path = data_dir / "stats.json"
-    stats = json.loads(stats_path.read_text(encoding="utf-8")) if stats_path.is_file() else {}
+    stats = read_stats(data_dir / "stats.json")
     if not val:
         log.warning("%s: no validation examples; early stopping and val loss are off", val_path)
     return DatasetFolder(data_dir, train, val, stats)

@@ -29,14 +29,19 @@ CATGPT_JSON = "catgpt.json"
 FORMAT_VERSION = 1
 
 # Sampling defaults. Persona chat replies are short; pure greedy decoding loops ("lol lol lol"),
-# so: moderate temperature, nucleus sampling, a repetition penalty and no repeated 4-grams.
+# so: moderate temperature, nucleus sampling and a mild repetition penalty.
+# No `no_repeat_ngram_size`: transformers applies it to the whole input, prompt included, and
+# every persona turn in the prompt opens with the same label tokens, so it would ban the persona's
+# habitual openings (and the eos after an ending it has used before): the very style we train.
+# The repetition penalty also sees the prompt (eos and the speaker labels are in it every turn),
+# so it stays mild: 1.1 divides a positive logit by 1.1, enough to break "lol lol lol" loops
+# without pushing the model away from ending its turn or from its own catchphrases.
 GENERATION_DEFAULTS = {
     "do_sample": True,
     "temperature": 0.8,
     "top_p": 0.9,
     "top_k": 50,  # with top_p: a weakly trained model's long tail stays out
-    "repetition_penalty": 1.15,
-    "no_repeat_ngram_size": 4,
+    "repetition_penalty": 1.1,
     "max_new_tokens": 64,
 }
 

@@ -23,17 +23,18 @@ from transformers import (
     EarlyStoppingCallback,
     ProgressCallback,
     Trainer,
-    TrainerCallback,
     TrainingArguments,
     set_seed,
 )
 
 from training import model_folder
 from training.bases import load_base
+from training.callbacks import TIED_HEAD_NOTICE, StepReport, TimeBudget, ValReport
 from training.chat_template import install_chat_template
 from training.collate import PadCollator
 from training.errors import CatGPTError, ModelError
 from training.features import encode_split, load_dataset
+from training.paths import check_separate
 from training.sparse_head import sparse_head_loss, supports_sparse_head
 
 log = logging.getLogger(__name__)
@@ -84,21 +85,6 @@ class TrainArgs:
             self.lr = 1e-3 if self.base == "tiny" else 2e-4 if self.lora else 5e-5
 
 
-class _TiedHeadNotice(logging.Filter):
-    """Hide the Trainer's "missing keys ... lm_head.weight" when it restores the best checkpoint.
-
-    Models with tied input/output embeddings (GPT-2, SmolLM2) save the shared matrix once; the
-    head is the embedding, so nothing is missing, but the warning reads like a broken model.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not ("missing keys in the checkpoint" in message and "['lm_head.weight']" in message)
-
-
-TIED_HEAD_NOTICE = _TiedHeadNotice()
-
-
 def pick_device() -> str:
     """CUDA, then Apple's MPS, then CPU (what the Trainer would pick too)."""
     if torch.cuda.is_available():
@@ -115,13 +101,25 @@ def precision(device: str) -> dict:
     return {}
 
 
-def context_window(model) -> int | None:
+# The bot (bot/generator.py, context_window) reads the window from these config attributes in
+# this order, then from the tokenizer's model_max_length; training must read the same ones in the
+# same order, or a model could be trained on examples longer than the bot will ever feed it.
+WINDOW_ATTRIBUTES = ("max_position_embeddings", "n_positions", "n_ctx", "seq_length")
+# Tokenizers without a limit report a huge sentinel (int(1e30)); that is no window.
+NO_TOKENIZER_LIMIT = 1_000_000
+
+
+def context_window(model, tokenizer=None) -> int | None:
+    """Tokens the model can attend to, as the bot reads it; None when nothing says."""
     config = model.config
-    for key in ("n_positions", "max_position_embeddings", "n_ctx", "max_sequence_length"):
+    for key in WINDOW_ATTRIBUTES:
         value = getattr(config, key, None)
         if isinstance(value, int) and value > 0:
             return value
-    return None
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < NO_TOKENIZER_LIMIT:
+        return limit
+    return None  # the bot then assumes 2048; training keeps --max-length as given
 
 
 def prepare_model(base, persona: str):
@@ -156,24 +154,6 @@ def add_lora(model, args: TrainArgs):
     return model
 
 
-class TimeBudget(TrainerCallback):
-    """Stop after `minutes` of training; the epoch then ends normally (eval + checkpoint)."""
-
-    def __init__(self, minutes: float):
-        self.minutes = minutes
-        self.deadline = math.inf
-        self.hit = False
-
-    def on_train_begin(self, args, state, control, **kwargs):
-        self.deadline = time.monotonic() + self.minutes * 60
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if time.monotonic() > self.deadline and not control.should_training_stop:
-            log.info("time budget of %g min reached at step %d", self.minutes, state.global_step)
-            control.should_training_stop = True
-            self.hit = True
-
-
 class PersonaTrainer(Trainer):
     """The Trainer, with the loss computed by sparse_head.py where the model allows it."""
 
@@ -182,32 +162,6 @@ class PersonaTrainer(Trainer):
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         loss = sparse_head_loss(model, inputs, num_items_in_batch)
         return (loss, {"loss": loss}) if return_outputs else loss
-
-
-class StepReport(ProgressCallback):
-    """The Trainer's progress bar, with a short loss line instead of its raw log dicts."""
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if not (state.is_world_process_zero and self.training_bar and logs):
-            return
-        if "loss" in logs and "learning_rate" in logs:
-            self.training_bar.write(
-                f"step {state.global_step}: loss {float(logs['loss']):.3f}, "
-                f"lr {float(logs['learning_rate']):.2e}"
-            )
-        log.debug("trainer log: %s", logs)
-
-
-class ValReport(TrainerCallback):
-    """Log each validation pass as loss and perplexity on persona tokens."""
-
-    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-        if metrics and "eval_loss" in metrics:
-            loss = metrics["eval_loss"]
-            log.info(
-                "epoch %.2f: val loss %.4f, perplexity %.2f (persona tokens)",
-                state.epoch or 0.0, loss, math.exp(min(loss, 50.0)),
-            )  # fmt: skip
 
 
 def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device: str):
@@ -243,12 +197,14 @@ def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device
     )
 
 
-def train_model(args: TrainArgs, bundle_dataset: bool = False) -> dict:
+def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> dict:
     """Train and write the model folder at args.out; returns the catgpt.json card.
 
     bundle_dataset: move the dataset folder into the model folder as `dataset/` (`run` does).
+    callbacks: extra TrainerCallbacks (bench/train.py times the epochs with one).
     """
     out = Path(args.out)
+    check_separate(out, [args.data])  # --overwrite must never delete the dataset
     model_folder.check_output(out, args.overwrite)
     dataset = load_dataset(args.data)  # all input checks before any work
     persona = dataset.persona or args.persona or "assistant"
@@ -258,7 +214,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False) -> dict:
     if getattr(model.config, "tie_word_embeddings", False):
         logging.getLogger("transformers.trainer").addFilter(TIED_HEAD_NOTICE)
 
-    window = context_window(model)
+    window = context_window(model, tokenizer)
     max_length = min(args.max_length, window) if window else args.max_length
     train_features, train_report = encode_split(tokenizer, dataset.train, max_length, "train")
     val_features, val_report = encode_split(tokenizer, dataset.val, max_length, "val")
@@ -282,7 +238,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False) -> dict:
         )  # fmt: skip
         device = pick_device()
         has_val = bool(val_features)
-        callbacks = [ValReport()]
+        callbacks = [ValReport(), *callbacks]
         if args.early_stop and has_val:
             callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.patience))
         budget = TimeBudget(args.max_minutes) if args.max_minutes else None

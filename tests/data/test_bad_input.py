@@ -182,3 +182,81 @@ def test_bad_options(tmp_path, sample, run_cli, flags, needle):
                            *flags)
     assert_one_line_error(code, err, needle)
     assert not (tmp_path / "ds").exists()
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "around"])
+def test_output_overlapping_the_exports_is_refused(tmp_path, dce, run_cli, where):
+    # --overwrite replaces --out wholesale: it must never be the exports, hold them, or sit
+    # inside them.
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    path = dce.write(exports / "chat.json", conversation(dce))
+    out = {"same": exports, "inside": exports / "ds", "around": tmp_path}[where]
+    code, _, err = run_cli("prepare", exports, "--persona", "mochi", "--out", out, "--overwrite")
+    assert_one_line_error(code, err, str(out), "Choose a separate --out folder")
+    assert path.is_file() and [p.name for p in exports.iterdir()] == ["chat.json"]
+
+
+def test_output_given_through_a_symlink_to_the_exports_is_refused(tmp_path, dce, run_cli):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    path = dce.write(exports / "chat.json", conversation(dce))
+    (tmp_path / "link").symlink_to(exports)
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "link",
+                           "--overwrite")
+    assert_one_line_error(code, err, "Choose a separate --out folder")
+    assert path.is_file()
+
+
+@pytest.mark.parametrize("text", ["{broken", "[]", '"just a string"'])
+def test_malformed_stats_json_names_the_file(tmp_path, run_cli, text):
+    data = tmp_path / "data"
+    data.mkdir()
+    row = {"messages": [{"role": "user", "name": "a", "content": "hi"},
+                        {"role": "assistant", "content": "nya"}], "conversation": "c:1"}
+    (data / "train.jsonl").write_text(json.dumps(row) + "\n")
+    (data / "stats.json").write_text(text)
+    code, _, err = run_cli("train", "--data", data, "--out", tmp_path / "m", "--base", "tiny")
+    assert_one_line_error(code, err, str(data / "stats.json"), "prepare")
+    assert not (tmp_path / "m").exists()
+
+
+@pytest.mark.parametrize("field", ["attachments", "embeds", "mentions", "stickers"])
+@pytest.mark.parametrize("value", [5, "abc", {"name": "x"}, None, True])
+def test_wrongly_typed_list_fields_count_as_empty(tmp_path, dce, run_cli, field, value):
+    # DiscordChatExporter always writes lists here; anything else is treated as an empty list
+    # rather than stopping a long export at one odd message.
+    messages = conversation(dce)
+    messages[1][field] = value
+    messages[2][field] = value
+    messages[2]["type"] = "Reply"  # the careful path too, not only the fast one
+    path = dce.write(tmp_path / "chat.json", messages)
+    code, out, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds",
+                             "--val-share", "0")
+    assert code == 0, err
+    stats = json.loads((tmp_path / "ds" / "stats.json").read_text())
+    assert stats["messages_read"] == len(messages)
+    assert stats["messages_kept"] == len(messages)
+
+
+@pytest.mark.parametrize(("flags", "needle"), [
+    (["--eval-batch-size", "0"], "--eval-batch-size: must be a positive integer, not 0"),
+    (["--eval-samples", "-1"], "--eval-samples: must be 0 or more, not -1"),
+    (["--show", "-2"], "--show: must be 0 or more, not -2"),
+    (["--batch-size", "0"], "--batch-size: must be a positive integer, not 0"),
+    (["--max-steps", "-5"], "--max-steps: must be a positive integer, not -5"),
+    (["--eval-batch-size", "x"], "--eval-batch-size: must be a positive integer, not 'x'"),
+])
+def test_non_positive_numbers_are_refused_by_the_parser(tmp_path, sample, capsys, flags,
+                                                       needle):
+    from training.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["run", str(sample), "--persona", "mochi", "--base", "tiny",
+              "--out", str(tmp_path / "m"), *flags])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2  # argparse's usage error
+    assert "Traceback" not in err
+    # argparse's usual two parts: the usage, then one line naming the flag and the problem.
+    assert err.splitlines()[-1] == f"catgpt-train run: error: argument {needle}"
+    assert not (tmp_path / "m").exists()

@@ -1,10 +1,10 @@
 """Resolving --base: tiny, folders, unknown names, and a hub that cannot be reached."""
 
-import time
-
 import pytest
 import torch
+import transformers
 
+from training import bases
 from training.bases import build_tiny, load_base, tiny_config, tiny_init
 from training.errors import ModelError
 
@@ -24,24 +24,51 @@ def test_folder_without_config_is_a_clear_error(tmp_path):
         load_base(str(tmp_path))
 
 
-def test_hub_offline_fails_fast(monkeypatch):
+ENDPOINT = ("127.0.0.1", 9)  # a closed local port stands in for the hub
+
+
+def no_network(monkeypatch) -> tuple[list, list]:
+    """Refuse every TCP connect and record it; record transformers' tokenizer lookups.
+
+    Returns (connection addresses, local_files_only of each lookup). huggingface_hub may make
+    one connection of its own (a registry fetched once per process), hence counting by address.
+    """
+    monkeypatch.setenv("HF_ENDPOINT", "http://{}:{}".format(*ENDPOINT))
+    attempts, lookups = [], []
+
+    def refuse(address, *args, **kwargs):
+        attempts.append(address)
+        raise ConnectionRefusedError("no network in tests")
+
+    real = transformers.AutoTokenizer.from_pretrained
+
+    def tokenizer_lookup(name, *args, **kwargs):
+        lookups.append(kwargs.get("local_files_only"))
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(bases.socket, "create_connection", refuse)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", tokenizer_lookup)
+    return attempts, lookups
+
+
+def test_hub_offline_fails_without_trying_the_network(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    started = time.monotonic()
+    attempts, lookups = no_network(monkeypatch)
     with pytest.raises(ModelError, match="hub is unreachable") as caught:
         load_base("catgpt-test/surely-not-cached")
-    assert time.monotonic() - started < 10
+    assert ENDPOINT not in attempts and len(attempts) <= 1
+    assert lookups == [True]  # the local cache only; the downloading client never ran
     assert "--base smollm2" in str(caught.value)
 
 
-def test_hub_unreachable_fails_fast_without_retries(monkeypatch):
-    # A closed local port: the connection is refused at once, as on a machine without network.
+def test_hub_unreachable_fails_after_one_probe_without_retries(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
-    started = time.monotonic()
+    attempts, lookups = no_network(monkeypatch)
     with pytest.raises(ModelError, match="hub is unreachable"):
         load_base("catgpt-test/surely-not-cached")
-    assert time.monotonic() - started < 10
+    assert attempts.count(ENDPOINT) == 1 and len(attempts) <= 2  # one probe, no retry storm
+    assert lookups == [True]  # transformers' retrying download client was never reached
 
 
 def test_tiny_init_is_rebuilt_exactly_from_config_and_seed():

@@ -1,6 +1,7 @@
 """`eval`: the loss figures against the base, and the copying measures."""
 
 import json
+import shutil
 
 import pytest
 
@@ -93,3 +94,19 @@ def test_eval_of_a_folder_not_written_by_train(dataset, tmp_path, capsys):
     assert "n/a" in capsys.readouterr().out  # no base to compare with
     assert (folder / "README.md").read_text() == "someone else's card"
     assert json.loads((folder / "catgpt.json").read_text())["evaluation"]["samples"] == 2
+
+
+@pytest.mark.parametrize("name", ["tiny", "smollm2"])
+def test_eval_loads_a_folder_named_like_an_offline_base(trained_tiny, tmp_path, monkeypatch,
+                                                        capsys, name):
+    # `eval tiny` with a model folder called tiny must read that folder, not build the base.
+    shutil.copytree(trained_tiny, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    data = trained_tiny.parent / "dataset"
+    assert main(["eval", name, "--data", str(data), "--eval-samples", "0", "--no-base"]) == 0
+    figures = json.loads((tmp_path / name / "catgpt.json").read_text())["evaluation"]
+    # The same figure as the same folder under a neutral name: its own weights were measured.
+    shutil.copytree(trained_tiny, tmp_path / "control")
+    assert main(["eval", "control", "--data", str(data), "--eval-samples", "0", "--no-base"]) == 0
+    control = json.loads((tmp_path / "control" / "catgpt.json").read_text())["evaluation"]
+    assert figures["val_loss"] == control["val_loss"]

@@ -1,6 +1,7 @@
 """`run`: prepare + train + eval from the shipped sample export, on the tiny base."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,31 @@ def test_run_with_a_missing_export_writes_nothing(tmp_path, capsys):
     assert code == 1
     assert capsys.readouterr().err.startswith("catgpt-train: error: ")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_run_without_val_skips_eval_and_keeps_the_model(tmp_path, capsys):
+    out = tmp_path / "m"
+    code = main(["run", str(SAMPLE), "--persona", "mochi", "--base", "tiny", "--out", str(out),
+                 "--epochs", "1", "--val-share", "0"])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "eval skipped: the dataset has no val examples" in captured.out
+    assert (out / "model.safetensors").is_file() and (out / "dataset" / "train.jsonl").is_file()
+    assert json.loads((out / "catgpt.json").read_text())["evaluation"] is None
+    # `eval` alone still says plainly that there is nothing to evaluate on.
+    assert main(["eval", str(out), "--no-base"]) == 1
+    assert "no val examples" in capsys.readouterr().err
+
+
+def test_run_refuses_an_output_that_is_the_exports(tmp_path, capsys):
+    exports = tmp_path / "exports"
+    shutil.copytree(SAMPLE, exports)
+    before = sorted(p.name for p in exports.iterdir())
+    code = main(["run", str(exports), "--persona", "mochi", "--base", "tiny", "--out",
+                 str(exports), "--overwrite"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert "Choose a separate --out folder" in err
+    assert sorted(p.name for p in exports.iterdir()) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["exports"]

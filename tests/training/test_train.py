@@ -36,6 +36,9 @@ def test_model_folder_round_trip(trained_tiny):
     generation = GenerationConfig.from_pretrained(trained_tiny)
     assert generation.do_sample and generation.temperature == GENERATION_DEFAULTS["temperature"]
     assert generation.repetition_penalty > 1.0
+    # No n-gram ban: it would cover the prompt, where every persona turn opens the same way.
+    saved = json.loads((trained_tiny / "generation_config.json").read_text())
+    assert not saved.get("no_repeat_ngram_size")
     assert generation.eos_token_id == tokenizer.eos_token_id
     assert generation.pad_token_id == tokenizer.pad_token_id
     model = AutoModelForCausalLM.from_pretrained(trained_tiny)
@@ -206,3 +209,19 @@ def test_an_interrupted_run_writes_nothing_and_resumes(make_dataset, tmp_path, m
     assert card["training"]["steps"] == 6
     assert len(card["training"]["val_losses"]) == 3  # epoch 1's from before the interruption
     assert (out / "model.safetensors").is_file() and not (tmp_path / ".m.partial").exists()
+
+
+@pytest.mark.parametrize("where", ["same", "around"])
+def test_output_overlapping_the_dataset_is_refused(dataset, capsys, where):
+    # --overwrite would replace --out wholesale, deleting the dataset it trains on.
+    out = dataset if where == "same" else dataset.parent
+    before = sorted(p.name for p in dataset.iterdir())
+    code, err = run_train(capsys, "--data", str(dataset), "--out", str(out), "--overwrite")
+    assert_one_line_error(code, err, "Choose a separate --out folder")
+    assert sorted(p.name for p in dataset.iterdir()) == before
+
+
+def test_output_inside_the_dataset_is_refused(dataset, capsys):
+    code, err = run_train(capsys, "--data", str(dataset), "--out", str(dataset / "model"))
+    assert_one_line_error(code, err, "is inside the input")
+    assert not (dataset / "model").exists()

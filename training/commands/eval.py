@@ -12,6 +12,7 @@ import logging
 import math
 from pathlib import Path
 
+from training.commands.numbers import count, positive_int
 from training.errors import DatasetError, ModelError
 
 log = logging.getLogger(__name__)
@@ -20,13 +21,13 @@ log = logging.getLogger(__name__)
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     """Eval knobs shared by `eval` and `run`."""
     group = parser.add_argument_group("evaluation")
-    group.add_argument("--eval-samples", metavar="N", type=int, default=32,
+    group.add_argument("--eval-samples", metavar="N", type=count, default=32,
                        help="val contexts to sample a reply for (default 32; 0: skip sampling)")
-    group.add_argument("--eval-batch-size", metavar="N", type=int, default=8,
+    group.add_argument("--eval-batch-size", metavar="N", type=positive_int, default=8,
                        help="examples per forward pass in eval (default 8)")
     group.add_argument("--no-base", dest="compare_base", action="store_false",
                        help="skip the base model's val loss (saves loading it again)")
-    group.add_argument("--show", metavar="N", type=int, default=3,
+    group.add_argument("--show", metavar="N", type=count, default=3,
                        help="sample replies to print under the table (default 3)")
 
 
@@ -64,12 +65,14 @@ def evaluate(model_dir: Path, data_dir: Path, *, samples: int, batch_size: int, 
     if not dataset.val:
         raise DatasetError("the dataset has no val examples to evaluate on", where=str(data_dir))
     device = pick_device()
-    loaded = bases.load_base(str(model_dir))  # a folder: model + tokenizer with our template
+    # Always as a folder: `load_base("tiny")` would build the offline tiny base instead.
+    loaded = bases.load_folder(Path(model_dir))
     model, tokenizer = loaded.model.to(device), loaded.tokenizer
     if not tokenizer.chat_template:
         raise ModelError("the model folder has no chat template", where=str(model_dir),
                          fix="Train it with `catgpt-train train`.")  # fmt: skip
-    window = min(context_window(model) or 1024, card.get("dataset", {}).get("max_length") or 1024)
+    trained_length = card.get("dataset", {}).get("max_length") or 1024
+    window = min(context_window(model, tokenizer) or 1024, trained_length)
     features, _ = encode_split(tokenizer, dataset.val, window, "val")
     loss, tokens = evaluation.persona_loss(model, features, tokenizer.pad_token_id, batch_size)
     figures = {

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from training.errors import OutputExistsError
+from training.paths import check_separate
 from training.pipeline import ATTACHMENT_POLICIES, PrepareOptions, run_prepare
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def format_summary(stats: dict) -> str:
 
 def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    check_separate(out, args.exports)  # --overwrite must never delete the exports
     if out.exists() and not out.is_dir():
         raise OutputExistsError("exists and is not a folder", where=str(out),
                                 fix="Choose another --out.")

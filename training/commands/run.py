@@ -29,9 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from training.model_folder import check_output
+    from training.paths import check_separate
     from training.trainer import train_model
 
     out = Path(args.out)
+    check_separate(out, args.exports)  # --overwrite must never delete the exports
     check_output(out, args.overwrite)  # before the (long) prepare step
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.dataset-", dir=out.parent))
@@ -43,6 +45,12 @@ def main(args: argparse.Namespace) -> int:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     print(train_command.summary(card))
+    if not _has_examples(out / "dataset" / "val.jsonl"):
+        # The model folder is complete and usable; there is just nothing held out to measure.
+        print("eval skipped: the dataset has no val examples (--val-share 0, or too few "
+              "conversations to hold one out); the model folder is ready")
+        print(f"model folder: {out}  (chat with it: catgpt-bot --console --model {out})")
+        return 0
     figures = eval_command.evaluate(
         out, out / "dataset", samples=args.eval_samples, batch_size=args.eval_batch_size,
         seed=args.seed, compare_base=args.compare_base,
@@ -51,3 +59,10 @@ def main(args: argparse.Namespace) -> int:
     eval_command.record(out, figures)
     print(f"model folder: {out}  (chat with it: catgpt-bot --console --model {out})")
     return 0
+
+
+def _has_examples(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open(encoding="utf-8") as lines:
+        return any(line.strip() for line in lines)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from training.commands.numbers import positive_int
+
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """The training knobs shared by `train` and `run` (everything but --data/--out)."""
@@ -23,27 +25,28 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--epochs", metavar="N", type=float, default=10.0,
                        help="at most this many epochs (default 10; early stopping ends sooner)")
-    group.add_argument("--max-steps", metavar="N", type=int,
+    group.add_argument("--max-steps", metavar="N", type=positive_int,
                        help="stop after this many optimizer steps")
     group.add_argument("--max-minutes", metavar="MINUTES", type=float,
                        help="stop training after this many minutes (then validate and save)")
     group.add_argument("--lr", metavar="LR", type=float,
                        help="learning rate (default 5e-5; 2e-4 with --lora; 1e-3 for tiny)")
-    group.add_argument("--batch-size", metavar="N", type=int, default=8,
+    group.add_argument("--batch-size", metavar="N", type=positive_int, default=8,
                        help="examples per step (default 8)")
-    group.add_argument("--grad-accum", metavar="N", type=int, default=1,
+    group.add_argument("--grad-accum", metavar="N", type=positive_int, default=1,
                        help="accumulate this many batches per optimizer step (default 1)")
     group.add_argument("--max-length", metavar="TOKENS", type=int, default=512,
                        help="tokens per example, context cut from the left (default 512; "
                        "capped by the base's context window)")
     group.add_argument("--seed", metavar="N", type=int, default=42, help="random seed (default 42)")
-    group.add_argument("--patience", metavar="N", type=int, default=2,
+    group.add_argument("--patience", metavar="N", type=positive_int, default=2,
                        help="epochs without a better val loss before stopping (default 2)")
     group.add_argument("--no-early-stop", dest="early_stop", action="store_false",
                        help="train every epoch and keep the last one (the original recipe)")
     group.add_argument("--lora", action="store_true",
                        help="train LoRA adapters (merged into the saved model) for larger bases")
-    group.add_argument("--lora-r", metavar="R", type=int, default=16, help="LoRA rank (default 16)")
+    group.add_argument("--lora-r", metavar="R", type=positive_int, default=16,
+                       help="LoRA rank (default 16)")
     group.add_argument("--resume", action="store_true",
                        help="continue an interrupted run from its last checkpoint")
     group.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")

@@ -172,7 +172,7 @@ def _to_message(item: dict, channel_id, channel_name, guild_name, path, report) 
             message_id, channel_id, channel_name, guild_name, author_id, shown, aliases,
             author["isBot"] is True, _utc(item["timestamp"]),
             content if content.isascii() else repair_text(content),
-            None, len(item["attachments"]),
+            None, len(item["attachments"]) if type(item["attachments"]) is list else 0,
         )
     except (KeyError, TypeError, AttributeError, ValueError):
         return _to_message_in_full(item, channel_id, channel_name, guild_name, path, report)
@@ -202,8 +202,8 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
             reply_to = str(reference["messageId"])
         forwarded = reference.get("type") == "Forward"
     forwarded = forwarded or bool(item.get("forwardedMessage"))
-    mentions = item.get("mentions")
-    stickers = item.get("stickers")
+    mentions = _list(item.get("mentions"))
+    stickers = _list(item.get("stickers"))
     content = item.get("content") or ""
     try:
         stamp = _utc(timestamp)
@@ -222,7 +222,7 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
         timestamp=stamp,
         content=repair_text(content) if isinstance(content, str) else str(content),
         reply_to=reply_to,
-        attachment_count=len(item.get("attachments") or ()),
+        attachment_count=len(_list(item.get("attachments"))),
         kind=(
             MessageKind.SYSTEM if kind_name not in _TALK_TYPES
             else MessageKind.REPLY if reply_to else MessageKind.DEFAULT
@@ -234,9 +234,18 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
         sticker_names=tuple(
             repair_text(str(s.get("name") or "sticker")) for s in stickers if isinstance(s, dict)
         ) if stickers else (),
-        embed_count=len(item.get("embeds") or ()),
+        embed_count=len(_list(item.get("embeds"))),
         forwarded=forwarded,
     )
+
+
+def _list(value) -> list:
+    """A list field (attachments, embeds, mentions, stickers) or, if it is anything else, [].
+
+    DiscordChatExporter always writes lists; an odd value in one message of a long export is
+    not worth stopping for, and a string or dict must not be counted character by character.
+    """
+    return value if isinstance(value, list) else []
 
 
 def _utc(value: str) -> datetime:
