@@ -11,7 +11,7 @@ examples, with the same optimizer and learning rate, for the same number of epoc
 - ours: the product's own training code, `training.trainer.train_model` (what
   `catgpt-train train --no-early-stop` runs): labels on the persona's reply and its eos only,
   dynamic padding, length-grouped batches of 8, the vocabulary projection computed only where
-  there are labels, and the product's linear learning-rate schedule with its 5% warmup. Its base
+  there are labels, and the product's learning-rate schedule (5% warmup, then constant). Its base
   is the same random init, saved to a folder and passed as `--base`. Seconds per epoch come from
   a Trainer callback (epoch begin to epoch end: the per-epoch validation and checkpoint are not
   counted, as the original loop has neither).

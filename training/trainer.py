@@ -176,7 +176,10 @@ def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device
         learning_rate=args.lr,
         weight_decay=args.weight_decay,
         warmup_steps=args.warmup_ratio,  # a float < 1 is a ratio of the total steps
-        lr_scheduler_type="linear",
+        # Constant after warm-up: early stopping decides when training ends, and --epochs is
+        # only an upper bound, so a decay tied to it would shrink the rate on a made-up
+        # schedule (in a 2-epoch run, to zero before the model has learned much).
+        lr_scheduler_type="constant_with_warmup",
         # Batches of similar lengths: little padding even with dynamic padding.
         train_sampling_strategy="group_by_length",
         eval_strategy="epoch" if has_val else "no",
