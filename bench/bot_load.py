@@ -234,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated N (1,8,32)")
     parser.add_argument("--max-new-tokens", type=int, default=32)
-    parser.add_argument("--max-batch", type=int, default=16, help="engine's max batch (16)")
+    parser.add_argument("--max-batch", type=int, default=32, help="engine's max batch (32)")
     parser.add_argument(
         "--threads",
         type=int,

@@ -54,7 +54,7 @@ class Engine:
         generator: Generator,
         *,
         queue_size: int = 32,
-        max_batch: int = 16,
+        max_batch: int = 32,
         batch_wait: float = 0.05,
     ):
         if queue_size < 1 or max_batch < 1 or batch_wait < 0:
@@ -84,7 +84,7 @@ class Engine:
         *,
         device: str = "auto",
         queue_size: int = 32,
-        max_batch: int = 16,
+        max_batch: int = 32,
         max_new_tokens: int | None = None,
         cpu_threads: int | None = None,
     ) -> Engine:

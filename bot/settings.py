@@ -34,7 +34,7 @@ class Settings:
     allow_dms: bool = True
     history: int = 20
     queue_size: int = 32
-    max_batch: int = 16
+    max_batch: int = 32
     max_new_tokens: int | None = None
     cpu_threads: int | None = None
     cooldown: float = 5.0
@@ -215,7 +215,7 @@ def load_settings(
         allow_dms=_bool(env, "CATGPT_ALLOW_DMS", True),
         history=_int(env, "CATGPT_HISTORY", 20),
         queue_size=_int(env, "CATGPT_QUEUE_SIZE", 32),
-        max_batch=_int(env, "CATGPT_MAX_BATCH", 16),
+        max_batch=_int(env, "CATGPT_MAX_BATCH", 32),
         max_new_tokens=_int(env, "CATGPT_MAX_NEW_TOKENS", None),
         cpu_threads=_int(env, "CATGPT_CPU_THREADS", None),
         cooldown=_float(env, "CATGPT_COOLDOWN", 5.0),

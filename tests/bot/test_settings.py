@@ -39,7 +39,7 @@ def test_defaults_and_lists(model_dir):
     assert settings.token == TOKEN
     assert settings.allowed_guilds == {111111111111111111, 222222222222222222}
     assert settings.cooldown == 2.5 and settings.message_content
-    assert settings.device == "auto" and settings.queue_size == 32 and settings.max_batch == 16
+    assert settings.device == "auto" and settings.queue_size == 32 and settings.max_batch == 32
     assert settings.allows(111111111111111111, (5,)) and not settings.allows(333, (5,))
     assert settings.allows(None, ())  # DMs allowed by default
 
