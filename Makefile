@@ -23,14 +23,15 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The sample export -> dataset -> SmolLM2 fine-tuned for a few CPU minutes -> eval table and
-# sample replies -> console chat (a few scripted lines when stdin is not a terminal).
+# sample replies -> the bot: on Discord when DISCORD_TOKEN is set (env or .env), otherwise a
+# console chat (a few scripted lines when stdin is not a terminal).
 DEMO_MODEL ?= models/demo
 DEMO_TRAIN ?= --epochs 2 --max-minutes 3 --lr 1e-4 --eval-samples 8 --show 4
 
 demo: install
 	$(PY) -m training run data/sample --persona mochi --base smollm2 --out $(DEMO_MODEL) \
 		--overwrite $(DEMO_TRAIN)
-	$(PY) -m bot --console --model $(DEMO_MODEL) --demo
+	$(PY) -m bot --model $(DEMO_MODEL) --demo
 
 test: install lint
 	$(PY) -m pytest

@@ -3,6 +3,7 @@
 catgpt-bot                               # settings from the environment and .env
 catgpt-bot --model models/demo           # a different model folder
 catgpt-bot --console --model models/demo # local chat, no token needed
+catgpt-bot --demo --model models/demo    # Discord when a token is set, else the console
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="with --console: when stdin is not a terminal, say a few built-in lines",
+        help="what `make demo` runs: Discord when DISCORD_TOKEN is set, otherwise the console "
+        "chat, saying a few built-in lines when stdin is not a terminal",
     )
     parser.add_argument("--name", default="you", help="your name in console mode (default: you)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
@@ -84,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         env = read_environment(args.env_file)
+        # --demo serves Discord for a user who has set a token up, and the console for one who
+        # has not, so the same `make demo` ends in the right place for both.
+        args.console = args.console or (args.demo and not env.get("DISCORD_TOKEN", "").strip())
         settings = load_settings(
             env, model=args.model, device=args.device, require_token=not args.console
         )

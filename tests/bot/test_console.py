@@ -13,29 +13,30 @@ from bot.console import DEMO_LINES, run_console
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_console_through_a_pipe(tiny_model_dir, tmp_path):
-    # Nothing of the host's bot settings may reach the child: only the flags below count.
+def run_bot_cli(*flags: str, stdin: str, env_file: Path) -> subprocess.CompletedProcess:
+    # Nothing of the host's bot settings may reach the child: only the flags and env_file count.
     env = {
         k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN" and not k.startswith("CATGPT_")
     }
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot",
-            "--console",
-            "--model",
-            str(tiny_model_dir),
-            "--env-file",
-            str(tmp_path / "no.env"),
-        ],
-        input="hi mochi\n\n/reset\nwhat game tonight?\n",
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *flags, "--env-file", str(env_file)],
+        input=stdin,
         capture_output=True,
         text=True,
         cwd=ROOT,
         env=env,
         timeout=120,
         check=False,
+    )
+
+
+def test_console_through_a_pipe(tiny_model_dir, tmp_path):
+    result = run_bot_cli(
+        "--console",
+        "--model",
+        str(tiny_model_dir),
+        stdin="hi mochi\n\n/reset\nwhat game tonight?\n",
+        env_file=tmp_path / "no.env",
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -45,6 +46,29 @@ def test_console_through_a_pipe(tiny_model_dir, tmp_path):
     assert lines[3] == "you: what game tonight?"
     assert lines[4].startswith("mochi: ")
     assert len(lines) == 5
+
+
+def test_demo_without_a_token_chats_in_the_console(tiny_model_dir, tmp_path):
+    result = run_bot_cli(
+        "--demo", "--model", str(tiny_model_dir), stdin="", env_file=tmp_path / "no.env"
+    )
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stdout.splitlines() if line.startswith("you: ")]
+    assert said == [f"you: {line}" for line in DEMO_LINES]
+
+
+def test_demo_with_a_token_goes_to_discord(tiny_model_dir, tmp_path):
+    # A token in .env means the user set Discord up: --demo must try to connect, not chat.
+    # Offline here, so it stops at the login with a one-line error (network or token).
+    env_file = tmp_path / "with-token.env"
+    token = "M" * 24 + "." + "a" * 6 + "." + "b" * 27
+    env_file.write_text(f"DISCORD_TOKEN={token}\n")
+    result = run_bot_cli("--demo", "--model", str(tiny_model_dir), stdin="", env_file=env_file)
+    assert result.returncode != 0
+    assert token not in result.stdout + result.stderr
+    assert "you: " not in result.stdout
+    assert result.stderr.strip().splitlines()[-1].startswith("catgpt-bot: error: ")
+    assert "Traceback" not in result.stderr
 
 
 class PipedStdin(io.StringIO):
