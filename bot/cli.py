@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", metavar="DIR", help="model folder (overrides CATGPT_MODEL)")
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides CATGPT_DEVICE)")
     parser.add_argument(
-        "--env-file", default=".env", metavar="PATH", help="settings file to read (default .env)"
+        "--env-file", metavar="PATH", help="settings file to read (default: .env, if present)"
     )
     parser.add_argument(
         "--console", action="store_true", help="chat over stdin/stdout instead of Discord"
@@ -85,7 +85,7 @@ def _discord(settings) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        env = read_environment(args.env_file)
+        env = read_environment(args.env_file or ".env", must_exist=args.env_file is not None)
         # --demo serves Discord for a user who has set a token up, and the console for one who
         # has not, so the same `make demo` ends in the right place for both.
         args.console = args.console or (args.demo and not env.get("DISCORD_TOKEN", "").strip())
@@ -95,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         # The console's output is the chat itself: keep library chatter to warnings there.
         level = "DEBUG" if args.verbose else "WARNING" if args.console else settings.log_level
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        # A text bot needs no voice: discord.py's warnings about its missing voice libraries
+        # would greet every start.
+        logging.getLogger("discord.client").addFilter(
+            lambda record: "voice will NOT be supported" not in record.getMessage()
+        )
         if args.console:
             return _console(args, settings)
         return _discord(settings)

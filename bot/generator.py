@@ -205,9 +205,13 @@ class HFGenerator:
             persona,
             target,
         )
-        return cls(
-            model, tokenizer, persona=persona, aliases=aliases, max_new_tokens=max_new_tokens
-        )
+        try:
+            return cls(
+                model, tokenizer, persona=persona, aliases=aliases, max_new_tokens=max_new_tokens
+            )
+        except ModelLoadError as error:
+            error.where = error.where or str(folder)  # say which folder cannot be served
+            raise
 
     # ---- prompts -------------------------------------------------------------------------
 

@@ -181,11 +181,32 @@ def check_model_folder(folder: Path) -> Path:
     return folder
 
 
-def read_environment(env_file: str | os.PathLike | None = ".env") -> dict[str, str]:
-    """`.env` (when present) overlaid by the real environment, which wins."""
+def read_environment(
+    env_file: str | os.PathLike | None = ".env", *, must_exist: bool = False
+) -> dict[str, str]:
+    """`.env` (when present) overlaid by the real environment, which wins.
+
+    must_exist: the user named the file (`--env-file`), so a missing one is a mistake, not
+    "no settings file".
+    """
     values: dict[str, str] = {}
     if env_file is not None and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+        try:
+            parsed = dotenv_values(env_file, encoding="utf-8")
+        except UnicodeDecodeError:
+            raise SettingsError(
+                "the settings file is not UTF-8 text",
+                where=str(env_file),
+                fix="Save it as UTF-8 (PowerShell's `>` writes UTF-16; use an editor or "
+                "`Set-Content -Encoding utf8`).",
+            ) from None
+        values.update({k: v for k, v in parsed.items() if v is not None})
+    elif must_exist:
+        raise SettingsError(
+            "no such settings file",
+            where=str(env_file),
+            fix="Check the --env-file path, or leave it out to read .env.",
+        )
     values.update(os.environ)
     return values
 

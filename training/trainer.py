@@ -210,7 +210,13 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
     check_separate(out, [args.data])  # --overwrite must never delete the dataset
     model_folder.check_output(out, args.overwrite)
     dataset = load_dataset(args.data)  # all input checks before any work
-    persona = dataset.persona or args.persona or "assistant"
+    persona = dataset.persona or args.persona
+    if not persona:
+        persona = "assistant"
+        log.warning(
+            "%s names no persona (no stats.json): the persona's turns are labelled %r; "
+            "pass --persona NAME to use their name", args.data, persona,
+        )  # fmt: skip
     set_seed(args.seed)
     base = load_base(args.base, texts=dataset.texts(), seed=args.seed)
     model, tokenizer = prepare_model(base, persona)

@@ -18,6 +18,8 @@ def run_bot_cli(*flags: str, stdin: str, env_file: Path) -> subprocess.Completed
     env = {
         k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN" and not k.startswith("CATGPT_")
     }
+    if not env_file.exists():
+        env_file.write_text("")  # a named settings file must exist; this one sets nothing
     return subprocess.run(
         [sys.executable, "-m", "bot", *flags, "--env-file", str(env_file)],
         input=stdin,

@@ -232,3 +232,16 @@ async def test_reply_never_blocks_the_event_loop():
     generator.release.set()
     assert await task == "re: slow"
     await engine.aclose(5.0)
+
+
+def test_a_folder_without_chat_template_is_named_in_the_error(tiny_model_dir, tmp_path):
+    import shutil
+
+    from bot.errors import ModelLoadError
+
+    folder = tmp_path / "no-template"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "chat_template.jinja").unlink()
+    with pytest.raises(ModelLoadError) as caught:
+        HFGenerator.load(folder, device="cpu")
+    assert str(caught.value).startswith(f"{folder}: the tokenizer has no chat template")

@@ -21,6 +21,12 @@ def model_dir(tmp_path):
     return tmp_path
 
 
+def empty_env_file(folder: Path) -> Path:
+    path = folder / "empty.env"
+    path.write_text("")
+    return path
+
+
 def env(model_dir, **extra):
     values = {"DISCORD_TOKEN": TOKEN, "CATGPT_MODEL": str(model_dir)}
     values.update(extra)
@@ -75,7 +81,7 @@ def test_cli_console_does_not_check_the_token(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("CATGPT_MODEL", raising=False)
     monkeypatch.setenv("DISCORD_TOKEN", "Bot " + TOKEN)
     code = main(
-        ["--console", "--env-file", str(tmp_path / "none.env"), "--model", str(tmp_path / "no")]
+        ["--console", "--env-file", str(empty_env_file(tmp_path)), "--model", str(tmp_path / "no")]
     )
     err = capsys.readouterr().err
     # It gets as far as the model folder: the token is not what stopped it.
@@ -125,7 +131,7 @@ def test_environment_wins_over_dotenv(tmp_path, monkeypatch):
 def test_cli_reports_a_settings_error_on_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("CATGPT_MODEL", raising=False)
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
-    code = main(["--env-file", str(tmp_path / "none.env"), "--model", str(tmp_path / "nope")])
+    code = main(["--env-file", str(empty_env_file(tmp_path)), "--model", str(tmp_path / "nope")])
     err = capsys.readouterr().err
     assert code == 1
     assert err.startswith("catgpt-bot: error: ") and "no such model folder" in err
@@ -146,3 +152,19 @@ def test_env_example_lists_every_setting():
     example["CATGPT_MODEL"] = str(root)  # any folder with a config.json will not do: just parse
     with pytest.raises(SettingsError, match="config.json"):
         load_settings(example, require_token=False)
+
+
+def test_a_named_settings_file_must_exist(tmp_path, capsys):
+    code = main(["--console", "--env-file", str(tmp_path / "prod.env")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert "prod.env: no such settings file" in err and "--env-file" in err
+
+
+def test_a_settings_file_that_is_not_utf8_is_one_clear_line(tmp_path, capsys):
+    settings = tmp_path / "windows.env"
+    settings.write_bytes("DISCORD_TOKEN=x\n".encode("utf-16"))  # what PowerShell's > writes
+    code = main(["--console", "--env-file", str(settings)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert "windows.env: the settings file is not UTF-8 text" in err and "Traceback" not in err

@@ -58,6 +58,7 @@ def test_broken_json_in_the_middle(tmp_path, dce, run_cli):
     (b"  \n\n", ("the file is empty",)),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", ("binary file", "byte 8")),
     (b"PK\x03\x04rest-of-zip", ("zip archive", "Unzip")),
+    ("alice — 04/05/2024 3:39 PM\nhi\n".encode("utf-16"), ("UTF-16", "UTF-8")),
     (b"<!DOCTYPE html><html><body>chat</body></html>", ("HTML", "--format Json")),
     (b'[{"a": 1}]', ("not a DiscordChatExporter export",)),
     (b"just some notes\nnothing like a chat\n", ("unknown export format", "line 1")),

@@ -100,6 +100,9 @@ def detect_format(path: Path) -> str:
     if head_bytes.startswith(b"PK\x03\x04"):
         raise ExportError("this is a zip archive", where=str(path),
                           fix="Unzip it and give the folder (a data package) or the files inside.")
+    if head_bytes.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ExportError("this is UTF-16 text", where=str(path),
+                          fix="Save it as UTF-8 (e.g. in a text editor) and run prepare again.")
     if b"\x00" in head_bytes:
         first_nul = head_bytes.index(b"\x00")
         raise ExportError("this is a binary file, not a chat export",

@@ -68,7 +68,8 @@ def read(folder: Path, report: ReadReport, *, salvage: bool = False) -> Iterator
     owner_id, owner_names = _owner(messages_dir)
     if owner_id == OWNER_FALLBACK:
         report.notes.append("no account/user.json: the author is called 'package-owner'")
-    log.info("%s: %s. %s", folder, EXPLANATION, ADVICE)
+    # debug, not info: when the package is all there is, prepare's error says this already.
+    log.debug("%s: %s. %s", folder, EXPLANATION, ADVICE)
     report.notes.append(EXPLANATION)
     for channel_dir in sorted(p for p in messages_dir.iterdir() if p.is_dir()):
         channel = _channel_info(channel_dir)
