@@ -261,3 +261,35 @@ def test_non_positive_numbers_are_refused_by_the_parser(tmp_path, sample, capsys
     # argparse's usual two parts: the usage, then one line naming the flag and the problem.
     assert err.splitlines()[-1] == f"catgpt-train run: error: argument {needle}"
     assert not (tmp_path / "m").exists()
+
+
+def test_a_text_export_in_another_encoding_is_read_and_reported(
+    tmp_path, fixtures, run_cli, caplog
+):
+    # An old editor's cp1252: every é is one byte that is not UTF-8.
+    csv_fixture = fixtures / "Test Guild - general [900000000000000030].csv"
+    text = csv_fixture.read_text(encoding="utf-8").replace("nya hi~", "nya café~")
+    path = tmp_path / "general.csv"
+    path.write_bytes(text.encode("cp1252", errors="replace"))  # emoji: no cp1252 form
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert code == 0, err
+    # the warning, with the place
+    assert "1 characters were not UTF-8 (first on line 3)" in caplog.text
+    [report] = json.loads((tmp_path / "ds" / "stats.json").read_text())["files"]
+    assert any("save the file as UTF-8" in note for note in report["notes"])
+
+
+def test_copied_text_in_another_encoding_says_so(tmp_path, fixtures, run_cli):
+    path = tmp_path / "raw_data.txt"  # its "Name — date" headers need the em dash, as UTF-8
+    text = (fixtures / "raw_data.txt").read_text(encoding="utf-8")
+    path.write_bytes(text.encode("cp1252", errors="replace"))  # its emoji has no cp1252 form
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, f"{path}: line 1", "not UTF-8 text", "Save the file as UTF-8")
+
+
+def test_a_json_export_in_another_encoding_is_one_clear_error(tmp_path, dce, run_cli):
+    path = dce.write(tmp_path / "chat.json", dce.chat(("alice", "café?", 0), ("mochi", "b", 1)))
+    raw = path.read_text(encoding="utf-8").replace("\\u00e9", "é")  # as the raw character
+    path.write_bytes(raw.encode("latin-1"))
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, str(path), "not UTF-8 text", "save the file as UTF-8")

@@ -120,6 +120,11 @@ def detect_format(path: Path) -> str:
             "JSON, but not a DiscordChatExporter export (no 'guild'/'channel' at the start)",
             where=f"{path}: byte 0", fix=_SUPPORTED,
         )
+    if "\ufffd" in head_bytes[:-4].decode("utf-8", errors="replace"):
+        # Not UTF-8 (the last bytes may be a character cut by the read): most likely a copied
+        # text saved as cp1252 by an old editor, which is why no format's header matched.
+        raise ExportError("not UTF-8 text, so its format cannot be recognised",
+                          where=f"{path}: line 1", fix="Save the file as UTF-8 and run again.")
     raise ExportError("unknown export format", where=f"{path}: line 1", fix=_SUPPORTED)
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from training.errors import ExportError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -20,6 +24,27 @@ class ReadReport:
     # Messages kept from a file that broke off (only with --salvage); 0 when it was whole.
     salvaged: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+def utf8_lines(handle, report: ReadReport) -> Iterator[str]:
+    """The lines of a text export opened with errors="replace", reporting bytes that were
+    not UTF-8.
+
+    Exports are UTF-8, but a copied-text file saved by an old editor may be cp1252: it still
+    reads (each bad byte becomes U+FFFD) and the user is told where, so they can re-save it
+    rather than train on damaged text without knowing.
+    """
+    damaged, first_line = 0, None
+    for number, line in enumerate(handle, start=1):
+        if "\ufffd" in line:
+            damaged += line.count("\ufffd")
+            first_line = first_line or number
+        yield line
+    if damaged:
+        note = (f"{damaged} characters were not UTF-8 (first on line {first_line}) and read "
+                "as \ufffd; save the file as UTF-8 to keep them")
+        report.notes.append(note)
+        log.warning("%s: %s", report.path, note)
 
 
 def repair_text(text: str) -> str:

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from training.messages import Message
-from training.readers.base import ReadReport, parse_loose_timestamp, repair_text
+from training.readers.base import ReadReport, parse_loose_timestamp, repair_text, utf8_lines
 
 FORMAT = "copied-text"
 _HEADER = re.compile(r"^(?P<author>\S.{0,80}?)\s+[—–]\s+(?P<when>.+?)\s*$")
@@ -59,7 +59,7 @@ def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[M
     channel = path.stem
     pending: dict | None = None
     with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
+        for number, line in enumerate(utf8_lines(handle, report), start=1):
             line = repair_text(line.rstrip("\r\n"))
             header = _HEADER.match(line)
             when = _when(header.group("when"), copied_on) if header else None

@@ -20,6 +20,7 @@ from training.readers.base import (
     parse_loose_timestamp,
     repair_text,
     split_discriminator,
+    utf8_lines,
 )
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def channel_from_name(path: Path) -> tuple[str, str]:
 def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[Message]:
     channel_id, channel_name = channel_from_name(path)
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        rows = csv.reader(handle, strict=True)
+        rows = csv.reader(utf8_lines(handle, report), strict=True)
         try:
             header = next(rows, None)
         except csv.Error as error:

@@ -120,6 +120,11 @@ def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[M
 def _on_break(path, report, position, last_id, error, salvage) -> None:
     after = f"after message id {last_id}" if last_id else "before the first message"
     truncated = isinstance(error, ijson.IncompleteJSONError) and "premature EOF" in str(error)
+    if "invalid bytes in UTF8" in str(error):  # yajl's words for a file in another encoding
+        raise ExportError(
+            f"not UTF-8 text (near byte {position}, {after})", where=str(path),
+            fix="DiscordChatExporter writes UTF-8: re-export it, or save the file as UTF-8.",
+        ) from error
     what = "the file ends early" if truncated else f"the JSON breaks ({_short(error)})"
     if salvage:
         report.salvaged = report.messages

@@ -29,6 +29,7 @@ from training.readers.base import (
     parse_loose_timestamp,
     repair_text,
     split_discriminator,
+    utf8_lines,
 )
 from training.readers.dce_csv import channel_from_name
 
@@ -52,7 +53,7 @@ def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[M
     in_header = False
     block = None
     with path.open(encoding="utf-8-sig", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
+        for number, line in enumerate(utf8_lines(handle, report), start=1):
             line = repair_text(line.rstrip("\r\n"))
             if _RULE.match(line):
                 in_header = not in_header
