@@ -60,15 +60,14 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def load_base(name: str, *, texts: Iterable[str] = (), seed: int = 0) -> Base:
-    """Load `--base NAME`. `texts` trains the tiny tokenizer; `seed` fixes the tiny init."""
-    if name == "tiny":
-        return build_tiny(list(texts), seed=seed)
-    if name == "smollm2":
-        return load_folder(smollm2_folder(), info={"name": "smollm2", "kind": "smollm2"})
+def base_kind(name: str) -> str:
+    """What `--base NAME` names: tiny, smollm2, folder or hub. Cheap (nothing is loaded), so
+    `run` can reject a mistyped base before it spends minutes preparing the dataset."""
+    if name in ("tiny", "smollm2"):
+        return name
     path = Path(name).expanduser()
     if path.is_dir():
-        return load_folder(path, info={"name": str(path.resolve()), "kind": "folder"})
+        return "folder"
     # `./x`, `/x`, `a/b/c`, or `models/x` where `models/` exists: a path, not a hub id.
     looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1
     if looks_like_path or (path.parent != Path(".") and path.parent.is_dir()):
@@ -82,6 +81,19 @@ def load_base(name: str, *, texts: Iterable[str] = (), seed: int = 0) -> Base:
             f"unknown base {name!r}",
             fix="Use tiny, smollm2, a local model folder or a Hugging Face hub id such as gpt2.",
         )
+    return "hub"
+
+
+def load_base(name: str, *, texts: Iterable[str] = (), seed: int = 0) -> Base:
+    """Load `--base NAME`. `texts` trains the tiny tokenizer; `seed` fixes the tiny init."""
+    kind = base_kind(name)
+    if kind == "tiny":
+        return build_tiny(list(texts), seed=seed)
+    if kind == "smollm2":
+        return load_folder(smollm2_folder(), info={"name": "smollm2", "kind": "smollm2"})
+    if kind == "folder":
+        path = Path(name).expanduser()
+        return load_folder(path, info={"name": str(path.resolve()), "kind": "folder"})
     return load_from_hub(name)
 
 

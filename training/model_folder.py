@@ -125,6 +125,8 @@ def write_model_card(folder: Path, card: dict) -> None:
     base = card.get("base", {}).get("name", "?")
     training = card.get("training", {})
     evaluation = card.get("evaluation") or {}
+    best = training.get("best_val_loss")
+    best_val = "n/a (no val split)" if best is None else best
     lines = [
         f"# CatGPT persona model: {persona}",
         "",
@@ -146,7 +148,7 @@ def write_model_card(folder: Path, card: dict) -> None:
         f"- examples: {card.get('dataset', {}).get('train_examples', '?')} train, "
         f"{card.get('dataset', {}).get('val_examples', '?')} val",
         f"- steps: {training.get('steps', '?')}, epochs: {training.get('epochs_run', '?')}, "
-        f"best val loss: {training.get('best_val_loss', 'n/a')}",
+        f"best val loss: {best_val}",
         f"- stopped: {training.get('stop_reason', '?')}",
     ]
     if evaluation:

@@ -110,3 +110,8 @@ def test_eval_loads_a_folder_named_like_an_offline_base(trained_tiny, tmp_path, 
     assert main(["eval", "control", "--data", str(data), "--eval-samples", "0", "--no-base"]) == 0
     control = json.loads((tmp_path / "control" / "catgpt.json").read_text())["evaluation"]
     assert figures["val_loss"] == control["val_loss"]
+
+
+def test_eval_on_a_missing_folder_says_so(tmp_path, capsys):
+    assert main(["eval", str(tmp_path / "nope")]) == 1
+    assert f"{tmp_path / 'nope'}: no such model folder" in capsys.readouterr().err

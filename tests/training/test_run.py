@@ -42,6 +42,16 @@ def test_run_refuses_an_existing_output_before_preparing(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
 
 
+def test_run_checks_the_base_before_preparing(tmp_path, capsys):
+    out = tmp_path / "m"
+    code = main(["run", str(SAMPLE), "--persona", "mochi", "--base", "./nope", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.err.startswith("catgpt-train: error: ./nope: no such model folder")
+    assert "persona:" not in captured.out  # prepare never ran
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_run_with_a_missing_export_writes_nothing(tmp_path, capsys):
     out = tmp_path / "m"
     code = main(["run", str(tmp_path / "nope.json"), "--persona", "mochi", "--base", "tiny",

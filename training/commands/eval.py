@@ -168,6 +168,9 @@ def main(args: argparse.Namespace) -> int:
     from training.model_folder import read_catgpt
 
     model_dir = Path(args.model)
+    if not model_dir.is_dir():
+        raise ModelError("no such model folder", where=str(model_dir),
+                         fix="Pass the --out folder of `catgpt-train train` or `run`.")  # fmt: skip
     if not (model_dir / "config.json").is_file():
         raise ModelError("not a model folder (no config.json)", where=str(model_dir),
                          fix="Pass a folder written by `catgpt-train train`.")  # fmt: skip

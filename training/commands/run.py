@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from training.bases import base_kind
     from training.model_folder import check_output
     from training.paths import check_separate
     from training.trainer import train_model
@@ -35,6 +36,7 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_separate(out, args.exports)  # --overwrite must never delete the exports
     check_output(out, args.overwrite)  # before the (long) prepare step
+    base_kind(args.base)  # a mistyped --base, too
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.dataset-", dir=out.parent))
     try:

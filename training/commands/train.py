@@ -81,8 +81,9 @@ def summary(card: dict) -> str:
     training = card["training"]
     return (
         f"trained {training['steps']} steps ({training['epochs_run']} epochs) in "
-        f"{training['seconds']:.0f} s on {training['device']}; stopped: {training['stop_reason']}; "
-        f"best val loss {training['best_val_loss']}"
+        f"{training['seconds']:.0f} s on {training['device']}; stopped: {training['stop_reason']}"
+        + (f"; best val loss {training['best_val_loss']}"
+           if training.get("best_val_loss") is not None else "; no val split")
     )
 
 
