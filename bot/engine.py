@@ -116,10 +116,6 @@ class Engine:
     def aliases(self) -> tuple[str, ...]:
         return tuple(self.generator.aliases)
 
-    @property
-    def waiting(self) -> int:
-        return self._waiting
-
     # ---- the caller's side (any thread, usually the event loop) ---------------------------
 
     def submit(self, messages: Sequence[dict]) -> concurrent.futures.Future:

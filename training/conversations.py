@@ -44,7 +44,6 @@ class Turn:
     speaker_id: str
     name: str  # the label for the speaker's turn (ignored for the persona)
     is_persona: bool
-    first_id: str
     reply_to: str | None
     start: datetime
     end: datetime
@@ -148,7 +147,7 @@ class ConversationBuilder:
             state.conversation = f"{channel_id}:{message_id}"
             state.history.clear()
             self.counts.conversations += 1
-        state.open_turn = Turn(speaker_id, name, is_persona, message_id, reply_to,
+        state.open_turn = Turn(speaker_id, name, is_persona, reply_to,
                                timestamp, timestamp, [text])
         state.index(message_id, state.open_turn)
         return example

@@ -12,8 +12,8 @@ T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 def example(conversation: str, target: str) -> Example:
-    question = Turn("1", "Alice", False, "m1", None, T0, T0, ["hi"])
-    answer = Turn("2", "mochi", True, "m2", None, T0, T0, [target])
+    question = Turn("1", "Alice", False, None, T0, T0, ["hi"])
+    answer = Turn("2", "mochi", True, None, T0, T0, [target])
     return Example(conversation, (question, answer))
 
 
