@@ -59,7 +59,7 @@ def build_model_folder(tokenizer_kind: str, max_new_tokens: int) -> Path:
     """GPT-2 124M shape, random weights, our chat template; cached under bench/out/."""
     from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
 
-    from training.chat_template import install_chat_template
+    from training.model.chat_template import install_chat_template
 
     folder = OUT / f"gpt2-124m-random-{tokenizer_kind}"
     if (folder / "model.safetensors").is_file():
@@ -91,8 +91,8 @@ def _smollm2_tokenizer():
     """SmolLM2's tokenizer from the converted folder training uses (converted once, cached)."""
     from transformers import AutoTokenizer
 
-    from training.bases import smollm2_folder
     from training.errors import CatGPTError
+    from training.model.bases import smollm2_folder
 
     try:
         return AutoTokenizer.from_pretrained(smollm2_folder())
@@ -101,7 +101,7 @@ def _smollm2_tokenizer():
 
 
 def _trained_bpe():
-    from training.bases import train_tiny_tokenizer
+    from training.model.bases import train_tiny_tokenizer
 
     corpus = [text for _, text in CHATTER] + [Path(__file__).read_text()] * 4
     return train_tiny_tokenizer(corpus, vocab_size=8000)

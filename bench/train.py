@@ -8,7 +8,7 @@ examples, with the same optimizer and learning rate, for the same number of epoc
 
 - original: every example padded to 512 tokens (pad = eos, as GPT-2 has no pad token), labels on
   every token including the padding, batch size 2;
-- ours: the product's own training code, `training.trainer.train_model` (what
+- ours: the product's own training code, `training.model.trainer.train_model` (what
   `catgpt-train train --no-early-stop` runs): labels on the persona's reply and its eos only,
   dynamic padding, length-grouped batches of 8, the vocabulary projection computed only where
   there are labels, and the product's learning-rate schedule (5% warmup, then constant). Its base
@@ -19,9 +19,9 @@ examples, with the same optimizer and learning rate, for the same number of epoc
 Data: the shipped sample export (data/sample) prepared with `prepare`'s own API, rendered with our
 chat template for both recipes so only the recipe differs. Tokenizer: SmolLM2's (GPT-2's cannot be
 downloaded here; both are byte-level BPE of a similar size, 49k vs 50k). Val loss is measured the
-same way for both, by one function (`training.evaluation.persona_loss`) on the same val features
-after training: mean cross-entropy per persona token. Both run on the CPU (GPUs are hidden): the
-original loop has no device handling, and the comparison is of recipes, not devices.
+same way for both, by one function (training/model/evaluation.py's `persona_loss`) on the same
+val features after training: mean cross-entropy per persona token. Both run on the CPU (GPUs are
+hidden): the original loop has no device handling, and the comparison is of recipes, not devices.
 """
 
 from __future__ import annotations
@@ -46,11 +46,11 @@ from transformers import TrainerCallback  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from training.bases import load_folder, smollm2_folder  # noqa: E402
-from training.chat_template import install_chat_template  # noqa: E402
-from training.evaluation import persona_loss  # noqa: E402
-from training.features import encode_split, load_dataset  # noqa: E402
-from training.trainer import TrainArgs, train_model  # noqa: E402
+from training.model.bases import load_folder, smollm2_folder  # noqa: E402
+from training.model.chat_template import install_chat_template  # noqa: E402
+from training.model.evaluation import persona_loss  # noqa: E402
+from training.model.features import encode_split, load_dataset  # noqa: E402
+from training.model.trainer import TrainArgs, train_model  # noqa: E402
 
 ORIGINAL_LENGTH, ORIGINAL_BATCH, OUR_BATCH = 512, 2, 8
 SIZES = {

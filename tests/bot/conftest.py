@@ -39,8 +39,8 @@ def tiny_model_dir(tmp_path_factory):
     from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
 
     # Tests may use training/ to build a model folder; the bot itself never imports it.
-    from training.bases import train_tiny_tokenizer
-    from training.chat_template import install_chat_template
+    from training.model.bases import train_tiny_tokenizer
+    from training.model.chat_template import install_chat_template
 
     folder = tmp_path_factory.mktemp("tiny-model")
     tokenizer = train_tiny_tokenizer(CORPUS, vocab_size=400)

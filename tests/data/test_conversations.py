@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from training.conversations import ConversationBuilder, TurnOptions
+from training.data.conversations import ConversationBuilder, TurnOptions
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from training.conversations import Example, Turn
-from training.dataset import ExampleWriter, choose_val_conversations
+from training.data.conversations import Example, Turn
+from training.data.dataset import ExampleWriter, choose_val_conversations
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 

@@ -5,7 +5,7 @@ The figures (share masked per kind, false positives) are printed; run with `-s` 
 
 from __future__ import annotations
 
-from training.pii import TAGS, PiiMasker
+from training.data.pii import TAGS, PiiMasker
 
 JWT = (
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from training.messages import MessageKind
+from training.data.messages import MessageKind
 from training.readers import ReadReport, detect_format, find_sources, read_source
 from training.readers.base import repair_text
 

@@ -71,7 +71,7 @@ def dataset(tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory) -> Path:
     """One tiny model trained for a few epochs, shared by the tests that only read it."""
-    from training.trainer import TrainArgs, train_model
+    from training.model.trainer import TrainArgs, train_model
 
     root = tmp_path_factory.mktemp("trained")
     data = write_dataset(root / "dataset")

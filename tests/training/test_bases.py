@@ -4,9 +4,9 @@ import pytest
 import torch
 import transformers
 
-from training import bases
-from training.bases import build_tiny, load_base, tiny_config, tiny_init
 from training.errors import ModelError
+from training.model import bases
+from training.model.bases import build_tiny, load_base, tiny_config, tiny_init
 
 
 def test_unknown_base_is_a_clear_error():

@@ -1,7 +1,7 @@
 """The chat template contract (DESIGN.md, contract 4) on a GPT-2-style tokenizer."""
 
-from training.bases import train_tiny_tokenizer
-from training.chat_template import ZERO_WIDTH_SPACE, install_chat_template
+from training.model.bases import train_tiny_tokenizer
+from training.model.chat_template import ZERO_WIDTH_SPACE, install_chat_template
 
 
 def tokenizer_without_pad():

@@ -6,7 +6,7 @@ import pytest
 
 from bot.generator import DEFAULT_CONTEXT_WINDOW
 from bot.generator import context_window as bot_context_window
-from training.trainer import context_window
+from training.model.trainer import context_window
 
 NO_LIMIT = int(1e30)  # what tokenizers without a limit report
 

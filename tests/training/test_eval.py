@@ -5,9 +5,9 @@ import shutil
 
 import pytest
 
-from training.bases import train_tiny_tokenizer
 from training.cli import main
-from training.evaluation import CopyIndex, Sample, copy_figures, pick_contexts
+from training.model.bases import train_tiny_tokenizer
+from training.model.evaluation import CopyIndex, Sample, copy_figures, pick_contexts
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,8 @@ def test_eval_needs_a_model_folder(tmp_path, capsys):
 
 
 def test_eval_of_a_folder_not_written_by_train(dataset, tmp_path, capsys):
-    from training.bases import build_tiny
-    from training.chat_template import install_chat_template
+    from training.model.bases import build_tiny
+    from training.model.chat_template import install_chat_template
 
     base = build_tiny(["nya~ hello", "alice: hi"] * 5, seed=0)
     install_chat_template(base.tokenizer, "mochi")

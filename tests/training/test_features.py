@@ -2,10 +2,10 @@
 
 import pytest
 
-from training.bases import train_tiny_tokenizer
-from training.chat_template import install_chat_template
-from training.collate import PadCollator
-from training.features import IGNORE_INDEX, EncodeReport, encode_example, left_cut
+from training.model.bases import train_tiny_tokenizer
+from training.model.chat_template import install_chat_template
+from training.model.collate import PadCollator
+from training.model.features import IGNORE_INDEX, EncodeReport, encode_example, left_cut
 
 CONVERSATION = [
     {"role": "user", "name": "alice", "content": "anyone up?"},

@@ -4,8 +4,8 @@ import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
-from training.collate import PadCollator
-from training.sparse_head import sparse_head_loss, supports_sparse_head
+from training.model.collate import PadCollator
+from training.model.sparse_head import sparse_head_loss, supports_sparse_head
 
 
 def batch():

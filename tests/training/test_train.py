@@ -5,12 +5,12 @@ import json
 import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
-from training.chat_template import build_chat_template
 from training.cli import main
-from training.evaluation import persona_loss
-from training.features import encode_split, load_dataset
-from training.model_folder import GENERATION_DEFAULTS
-from training.trainer import TrainArgs, train_model
+from training.model.chat_template import build_chat_template
+from training.model.evaluation import persona_loss
+from training.model.features import encode_split, load_dataset
+from training.model.model_folder import GENERATION_DEFAULTS
+from training.model.trainer import TrainArgs, train_model
 
 
 def test_model_folder_round_trip(trained_tiny):
@@ -184,7 +184,7 @@ def test_lora_is_merged_into_a_plain_model(make_dataset, tmp_path):
 
 
 def test_an_interrupted_run_writes_nothing_and_resumes(make_dataset, tmp_path, monkeypatch):
-    from training import trainer as trainer_module
+    from training.model import trainer as trainer_module
 
     data = make_dataset(tmp_path / "data", n_train=16, n_val=4)
     out = tmp_path / "m"

@@ -55,10 +55,10 @@ def dataset_of(model_dir: Path, data: str | None, card: dict) -> Path:
 def evaluate(model_dir: Path, data_dir: Path, *, samples: int, batch_size: int, seed: int,
              compare_base: bool) -> dict:  # fmt: skip
     """All eval figures for one model folder, as recorded under catgpt.json's "evaluation"."""
-    from training import bases, evaluation
-    from training.features import encode_split, load_dataset
-    from training.model_folder import read_catgpt
-    from training.trainer import context_window, pick_device
+    from training.model import bases, evaluation
+    from training.model.features import encode_split, load_dataset
+    from training.model.model_folder import read_catgpt
+    from training.model.trainer import context_window, pick_device
 
     card = read_catgpt(model_dir)
     dataset = load_dataset(data_dir)
@@ -153,7 +153,7 @@ def format_table(figures: dict, show: int = 3) -> str:
 
 def record(model_dir: Path, figures: dict) -> None:
     """Store the figures in catgpt.json and refresh the model card."""
-    from training.model_folder import read_catgpt, write_catgpt, write_model_card
+    from training.model.model_folder import read_catgpt, write_catgpt, write_model_card
 
     card = read_catgpt(model_dir)
     ours = bool(card)  # a folder `train` wrote; never replace another model's README
@@ -165,7 +165,7 @@ def record(model_dir: Path, figures: dict) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from training.model_folder import read_catgpt
+    from training.model.model_folder import read_catgpt
 
     model_dir = Path(args.model)
     if not model_dir.is_dir():

@@ -14,9 +14,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from training.data.pipeline import ATTACHMENT_POLICIES, PrepareOptions, run_prepare
 from training.errors import OutputExistsError
-from training.paths import check_separate
-from training.pipeline import ATTACHMENT_POLICIES, PrepareOptions, run_prepare
+from training.outputs import check_separate
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from training.bases import base_kind
-    from training.model_folder import check_output
-    from training.paths import check_separate
-    from training.trainer import train_model
+    from training.model.bases import base_kind
+    from training.model.model_folder import check_output
+    from training.model.trainer import train_model
+    from training.outputs import check_separate
 
     out = Path(args.out)
     check_separate(out, args.exports)  # --overwrite must never delete the exports

@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def train_args(args: argparse.Namespace, data: str, out: str):
     """argparse namespace -> TrainArgs (its __post_init__ checks the values)."""
-    from training.trainer import TrainArgs
+    from training.model.trainer import TrainArgs
 
     persona = getattr(args, "persona", None)
     if persona is None and getattr(args, "personas", None):  # `run`: prepare's --persona list
@@ -88,7 +88,7 @@ def summary(card: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from training.trainer import train_model
+    from training.model.trainer import train_model
 
     card = train_model(train_args(args, args.data, args.out))
     print(summary(card))

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from training.data.messages import Message
 from training.errors import ExportError
-from training.messages import Message
 from training.readers import copied_text, data_package, dce_csv, dce_json, dce_text
 from training.readers.base import ReadReport
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from training.messages import Message
+from training.data.messages import Message
 from training.readers.base import ReadReport, parse_loose_timestamp, repair_text, utf8_lines
 
 FORMAT = "copied-text"

@@ -19,8 +19,8 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+from training.data.messages import Message
 from training.errors import ExportError
-from training.messages import Message
 from training.readers.base import ReadReport, parse_loose_timestamp, repair_text
 
 log = logging.getLogger(__name__)

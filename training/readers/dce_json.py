@@ -15,8 +15,8 @@ from pathlib import Path
 
 import ijson
 
+from training.data.messages import Message, MessageKind
 from training.errors import ExportError
-from training.messages import Message, MessageKind
 from training.readers.base import (
     CountingReader,
     ReadReport,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from training.features import IGNORE_INDEX
+from training.model.features import IGNORE_INDEX
 
 # Families checked to compute logits as plain `lm_head(last_hidden_state)`.
 PLAIN_HEAD_MODELS = {"gpt2", "llama", "mistral", "qwen2", "qwen3"}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from training.features import IGNORE_INDEX
+from training.model.features import IGNORE_INDEX
 
 
 @dataclass

@@ -16,12 +16,12 @@ from pathlib import Path
 import phonenumbers
 from tqdm import tqdm
 
-from training.chat_template import clean_speaker_name
-from training.cleaning import CleaningOptions, TextCleaner
-from training.conversations import ConversationBuilder, TurnOptions
-from training.dataset import ExampleWriter, write_stats
+from training.model.chat_template import clean_speaker_name
+from training.data.cleaning import CleaningOptions, TextCleaner
+from training.data.conversations import ConversationBuilder, TurnOptions
+from training.data.dataset import ExampleWriter, write_stats
 from training.errors import DatasetError
-from training.messages import Message, MessageKind
+from training.data.messages import Message, MessageKind
 from training.readers import Source, data_package, find_sources, peek_channel_ids, read_source
 from training.readers.base import ReadReport
 

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from training.messages import Message
-from training.pii import PiiMasker
+from training.data.messages import Message
+from training.data.pii import PiiMasker
 from training.readers.base import repair_text
 
 _CUSTOM_EMOJI = re.compile(r"<a?:(\w{1,64}):\d{1,25}>")

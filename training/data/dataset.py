@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.conversations import Example
+from training.data.conversations import Example
 
 SCRATCH_NAME = ".examples.jsonl"
 

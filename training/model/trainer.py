@@ -27,15 +27,15 @@ from transformers import (
     set_seed,
 )
 
-from training import model_folder
-from training.bases import load_base
-from training.callbacks import TIED_HEAD_NOTICE, StepReport, TimeBudget, ValReport
-from training.chat_template import install_chat_template
-from training.collate import PadCollator
 from training.errors import CatGPTError, ModelError
-from training.features import encode_split, load_dataset
-from training.paths import check_separate
-from training.sparse_head import sparse_head_loss, supports_sparse_head
+from training.model import model_folder
+from training.model.bases import load_base
+from training.model.callbacks import TIED_HEAD_NOTICE, StepReport, TimeBudget, ValReport
+from training.model.chat_template import install_chat_template
+from training.model.collate import PadCollator
+from training.model.features import encode_split, load_dataset
+from training.model.sparse_head import sparse_head_loss, supports_sparse_head
+from training.outputs import check_separate
 
 log = logging.getLogger(__name__)
 

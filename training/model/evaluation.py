@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from training.collate import PadCollator
-from training.features import IGNORE_INDEX
-from training.model_folder import GENERATION_DEFAULTS
+from training.model.collate import PadCollator
+from training.model.features import IGNORE_INDEX
+from training.model.model_folder import GENERATION_DEFAULTS
 
 log = logging.getLogger(__name__)
 

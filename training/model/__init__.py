@@ -1,0 +1,6 @@
+"""The model half: a dataset folder -> a fine-tuned model folder, and its evaluation.
+
+bases (what we start from) -> chat_template (how a conversation is text) -> features and
+collation (token ids, persona-only labels) -> sparse_head (the loss) -> trainer (the HF Trainer)
+-> model_folder (what is written) -> evaluation (what it is worth).
+"""
