@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.errors import EngineError
-from bot.sanitize import prepare_reply, speaker_label
+from bot.sanitize import prepare_reply
+from catgpt.labels import speaker_label
 
 DEMO_LINES = (
     "hi mochi! what are you up to?",

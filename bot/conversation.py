@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.sanitize import speaker_label
+from catgpt.labels import speaker_label
 
 log = logging.getLogger(__name__)
 

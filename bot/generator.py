@@ -25,32 +25,21 @@ from transformers import (
 from transformers.utils import logging as hf_logging
 
 from bot.errors import ModelLoadError
-from bot.sanitize import speaker_label
+from catgpt import runtime
+from catgpt.labels import speaker_label
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_NEW_TOKENS = 64
-# Used when neither the model config nor the tokenizer states a sane context length.
-DEFAULT_CONTEXT_WINDOW = 2048
-
 Conversation = Sequence[dict]
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """`auto` takes CUDA, then Apple's MPS, then the CPU; an explicit accelerator must exist."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ModelLoadError(
-            "CUDA is not available here", where="CATGPT_DEVICE", fix="Use auto or cpu."
-        )
-    if name == "mps" and not torch.backends.mps.is_available():
-        raise ModelLoadError("MPS is not available here", where="CATGPT_DEVICE", fix="Use auto.")
-    return torch.device(name)
+    """CATGPT_DEVICE as a torch device; an accelerator this machine lacks is a clear error."""
+    try:
+        return runtime.pick_device(name)
+    except runtime.DeviceUnavailable as error:
+        raise ModelLoadError(str(error), where="CATGPT_DEVICE", fix="Use auto or cpu.") from None
 
 
 def read_persona(folder: Path) -> tuple[str, tuple[str, ...]]:
@@ -67,19 +56,6 @@ def read_persona(folder: Path) -> tuple[str, tuple[str, ...]]:
     name = str(persona.get("name") or "assistant")
     aliases = tuple(str(a) for a in persona.get("aliases") or () if str(a).strip())
     return name, aliases
-
-
-def context_window(model, tokenizer) -> int:
-    config = model.config
-    for attr in ("max_position_embeddings", "n_positions", "n_ctx", "seq_length"):
-        value = getattr(config, attr, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    # Tokenizers without a limit report a huge sentinel (int(1e30)).
-    limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(limit, int) and 0 < limit < 1_000_000:
-        return limit
-    return DEFAULT_CONTEXT_WINDOW
 
 
 class _TurnStop(StoppingCriteria):
@@ -145,7 +121,9 @@ class HFGenerator:
         self.max_new_tokens = (
             max_new_tokens or self.generation_config.max_new_tokens or DEFAULT_MAX_NEW_TOKENS
         )
-        self.context_window = context_window(model, tokenizer)
+        self.context_window = (
+            runtime.context_window(model, tokenizer) or runtime.DEFAULT_CONTEXT_WINDOW
+        )
         # The prompt gets what the reply does not need.
         self.prompt_budget = self.context_window - self.max_new_tokens
         if self.prompt_budget < 8:

@@ -2,8 +2,8 @@
 
 Mentions are neutralised in the text (a zero-width space breaks the syntax) *and* every send uses
 `AllowedMentions.none()`: the first stops the blue highlight and a later edit from pinging, the
-second stops a ping even if a pattern here is missed. Pure functions; no discord import (the
-engine's generator uses `speaker_label` too).
+second stops a ping even if a pattern here is missed. Pure functions; no discord import (console
+mode uses them too, and needs no Discord).
 """
 
 from __future__ import annotations
@@ -20,19 +20,6 @@ ZWSP = "\u200b"
 # parsing them while they still read the same.
 _MENTION = re.compile(r"<(@[!&]?\d+)>")
 _MASS = re.compile(r"@(everyone|here)\b", re.IGNORECASE)
-
-
-def speaker_label(name: str, persona_names: Iterable[str] = ()) -> str:
-    """A name usable as a turn label: one line, no colon (the template ends labels with one).
-
-    Someone whose name is the persona's (the real person, or a namesake) is labelled
-    `<name> (not the persona)`, as `catgpt-train prepare` labels them in the dataset: under the
-    persona's own label their words would read to the model as its own.
-    """
-    label = " ".join(name.replace(":", " ").split()) or "user"
-    if label.casefold() in {n.strip().casefold() for n in persona_names if n.strip()}:
-        label = speaker_label(f"{label} (not the persona)")
-    return label
 
 
 def strip_name_prefix(text: str, names: Iterable[str]) -> str:

@@ -12,8 +12,9 @@ from bot.cogs import COOLDOWN_NOTICE, NOT_HERE_NOTICE
 from bot.cogs.mentions import NO_MENTIONS, channel_ids
 from bot.cooldown import UserCooldown
 from bot.inflight import InFlight
-from bot.sanitize import prepare_reply, speaker_label
+from bot.sanitize import prepare_reply
 from bot.settings import Settings
+from catgpt.labels import speaker_label
 
 log = logging.getLogger(__name__)
 

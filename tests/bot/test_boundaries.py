@@ -18,6 +18,16 @@ for name in list(sys.modules):
 print("ok")
 """
 
+CHECK_SHARED = """
+import sys
+import catgpt.labels, catgpt.runtime
+for name in list(sys.modules):
+    assert not name.startswith(("training", "bot", "discord")), "catgpt/ imported " + name
+import training.cli, training.data.pipeline, training.model.trainer, training.commands.run
+assert "discord" not in sys.modules, "training/ imported discord"
+print("ok")
+"""
+
 CHECK_COGS = """
 import sys
 import bot.client, bot.cogs.mentions, bot.cogs.slash, bot.cogs.admin, bot.cogs.errors
@@ -39,4 +49,9 @@ def test_engine_imports_no_discord_and_bot_no_training():
 
 def test_cogs_and_client_import_no_torch():
     result = run(CHECK_COGS)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_shared_code_imports_neither_half_and_training_no_discord():
+    result = run(CHECK_SHARED)
     assert result.stdout.strip() == "ok", result.stderr

@@ -7,7 +7,6 @@ from bot.sanitize import (
     ZWSP,
     neutralise_mentions,
     prepare_reply,
-    speaker_label,
     split_message,
 )
 
@@ -47,23 +46,3 @@ def test_half_decoded_characters_are_dropped():
 def test_empty_reply_becomes_the_fallback():
     assert prepare_reply("", ["mochi"]) == [FALLBACK]
     assert prepare_reply("mochi:   ", ["mochi"]) == [FALLBACK]
-
-
-def test_speaker_label_is_one_line_without_colons():
-    assert speaker_label("sir: cat\nthe  great") == "sir cat the great"
-    assert speaker_label(" : ") == "user"
-
-
-def test_a_namesake_of_the_persona_is_labelled_not_the_persona():
-    # The convention of training's prepare (pipeline._People._label), so prompts match training.
-    names = ["mochi", "mochi-chan"]
-    assert speaker_label("Mochi", names) == "Mochi (not the persona)"
-    assert speaker_label("  MOCHI-CHAN ", names) == "MOCHI-CHAN (not the persona)"
-    assert speaker_label("mochi fan", names) == "mochi fan"
-
-
-def test_generator_and_conversation_share_one_label_function():
-    from bot import conversation, generator
-
-    assert generator.speaker_label is speaker_label
-    assert conversation.speaker_label is speaker_label

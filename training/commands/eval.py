@@ -55,10 +55,10 @@ def dataset_of(model_dir: Path, data: str | None, card: dict) -> Path:
 def evaluate(model_dir: Path, data_dir: Path, *, samples: int, batch_size: int, seed: int,
              compare_base: bool) -> dict:  # fmt: skip
     """All eval figures for one model folder, as recorded under catgpt.json's "evaluation"."""
+    from catgpt.runtime import context_window, pick_device
     from training.model import bases, evaluation
     from training.model.features import encode_split, load_dataset
     from training.model.model_folder import read_catgpt
-    from training.model.trainer import context_window, pick_device
 
     card = read_catgpt(model_dir)
     dataset = load_dataset(data_dir)

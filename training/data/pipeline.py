@@ -16,7 +16,7 @@ from pathlib import Path
 import phonenumbers
 from tqdm import tqdm
 
-from training.model.chat_template import clean_speaker_name
+from catgpt.labels import speaker_label
 from training.data.cleaning import CleaningOptions, TextCleaner
 from training.data.conversations import ConversationBuilder, TurnOptions
 from training.data.dataset import ExampleWriter, write_stats
@@ -103,22 +103,19 @@ class _People:
 
     def _label(self, name: str) -> str:
         """A speaker label that is never the persona's (the model would mix them up)."""
-        label = clean_speaker_name(name)
-        if label.casefold() in self.persona_keys:
-            label = clean_speaker_name(f"{label} (not the persona)")
-        return label
+        return speaker_label(name, self.persona_keys)
 
     def persona_name(self, requested: list[str]) -> str:
         """The label for the persona's turns: the first --persona as typed, unless that was
         an id, then the persona's most used display name."""
         first = requested[0].strip()
         if not first.isdigit():
-            return clean_speaker_name(first)
+            return speaker_label(first)
         shown = Counter()
         for author in self._authors.values():
             if author.is_persona:
                 shown[author.name] += author.messages
-        return clean_speaker_name(shown.most_common(1)[0][0]) if shown else first
+        return speaker_label(shown.most_common(1)[0][0]) if shown else first
 
     @property
     def activity(self) -> Counter:

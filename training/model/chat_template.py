@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 
+from catgpt.labels import speaker_label
+
 ZERO_WIDTH_SPACE = "\u200b"
 
 _TEMPLATE = """\
@@ -38,12 +40,6 @@ _TEMPLATE = """\
 """
 
 
-def clean_speaker_name(name: str) -> str:
-    """A name usable as a turn label: one line, no colon (which ends the label)."""
-    cleaned = " ".join(name.replace(":", " ").split())
-    return cleaned or "user"
-
-
 def build_chat_template(persona: str, special_tokens: list[str]) -> str:
     """The Jinja template for one persona and one tokenizer's special tokens."""
     escapes = "".join(
@@ -52,7 +48,7 @@ def build_chat_template(persona: str, special_tokens: list[str]) -> str:
         if len(token) > 1
     )
     return _TEMPLATE.replace("__ESCAPES__", escapes).replace(
-        "__PERSONA__", json.dumps(clean_speaker_name(persona))
+        "__PERSONA__", json.dumps(speaker_label(persona))
     )
 
 

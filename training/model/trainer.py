@@ -27,6 +27,7 @@ from transformers import (
     set_seed,
 )
 
+from catgpt.runtime import context_window, pick_device
 from training.errors import CatGPTError, ModelError
 from training.model import model_folder
 from training.model.bases import load_base
@@ -85,41 +86,11 @@ class TrainArgs:
             self.lr = 1e-3 if self.base == "tiny" else 2e-4 if self.lora else 5e-5
 
 
-def pick_device() -> str:
-    """CUDA, then Apple's MPS, then CPU (what the Trainer would pick too)."""
-    if torch.cuda.is_available():
-        return "cuda"
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return "mps"
-    return "cpu"
-
-
 def precision(device: str) -> dict:
     """bf16 where the GPU has it, else fp16 on CUDA; fp32 on MPS and CPU."""
     if device == "cuda":
         return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
     return {}
-
-
-# The bot (bot/generator.py, context_window) reads the window from these config attributes in
-# this order, then from the tokenizer's model_max_length; training must read the same ones in the
-# same order, or a model could be trained on examples longer than the bot will ever feed it.
-WINDOW_ATTRIBUTES = ("max_position_embeddings", "n_positions", "n_ctx", "seq_length")
-# Tokenizers without a limit report a huge sentinel (int(1e30)); that is no window.
-NO_TOKENIZER_LIMIT = 1_000_000
-
-
-def context_window(model, tokenizer=None) -> int | None:
-    """Tokens the model can attend to, as the bot reads it; None when nothing says."""
-    config = model.config
-    for key in WINDOW_ATTRIBUTES:
-        value = getattr(config, key, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(limit, int) and 0 < limit < NO_TOKENIZER_LIMIT:
-        return limit
-    return None  # the bot then assumes 2048; training keeps --max-length as given
 
 
 def prepare_model(base, persona: str):
@@ -245,7 +216,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             "%d train / %d val examples, %d persona tokens to learn, window %d tokens",
             len(train_features), len(val_features), train_report.persona_tokens, max_length,
         )  # fmt: skip
-        device = pick_device()
+        device = pick_device().type
         has_val = bool(val_features)
         callbacks = [ValReport(), *callbacks]
         if args.early_stop and has_val:

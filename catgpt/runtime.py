@@ -1,0 +1,48 @@
+"""Where a model runs and how much it can read: the same answer for training and serving.
+
+If training read the context window differently from the bot, a model could be trained on
+examples longer than the bot will ever feed it (or the bot could feed it more than it saw).
+"""
+
+from __future__ import annotations
+
+import torch
+
+# Read from the model config in this order, then from the tokenizer's model_max_length.
+WINDOW_ATTRIBUTES = ("max_position_embeddings", "n_positions", "n_ctx", "seq_length")
+# Tokenizers without a limit report a huge sentinel (int(1e30)); that is no window.
+NO_TOKENIZER_LIMIT = 1_000_000
+# What the bot assumes when nothing states a window (training then keeps --max-length as given).
+DEFAULT_CONTEXT_WINDOW = 2048
+
+
+class DeviceUnavailable(ValueError):
+    """An accelerator was asked for by name and this machine does not have it."""
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """`auto` takes CUDA, then Apple's MPS, then the CPU; an explicit accelerator must exist."""
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps and mps.is_available())
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if has_mps else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceUnavailable("CUDA is not available here")
+    if name == "mps" and not has_mps:
+        raise DeviceUnavailable("MPS is not available here")
+    return torch.device(name)
+
+
+def context_window(model, tokenizer=None) -> int | None:
+    """Tokens the model can attend to; None when neither config nor tokenizer says."""
+    config = model.config
+    for key in WINDOW_ATTRIBUTES:
+        value = getattr(config, key, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < NO_TOKENIZER_LIMIT:
+        return limit
+    return None

@@ -1,0 +1,25 @@
+"""catgpt.labels: one speaker-label rule for prepare, the chat template and the bot."""
+
+from catgpt.labels import speaker_label
+
+
+def test_speaker_label_is_one_line_without_colons():
+    assert speaker_label("sir: cat\nthe  great") == "sir cat the great"
+    assert speaker_label(" : ") == "user"
+
+
+def test_a_namesake_of_the_persona_is_labelled_not_the_persona():
+    # One function labels in prepare and in the bot, so prompts match training.
+    names = ["mochi", "mochi-chan"]
+    assert speaker_label("Mochi", names) == "Mochi (not the persona)"
+    assert speaker_label("  MOCHI-CHAN ", names) == "MOCHI-CHAN (not the persona)"
+    assert speaker_label("mochi fan", names) == "mochi fan"
+
+
+def test_every_labeller_shares_one_label_function():
+    from bot import conversation, generator
+    from training.data import pipeline
+    from training.model import chat_template
+
+    for module in (generator, conversation, pipeline, chat_template):
+        assert module.speaker_label is speaker_label, module.__name__
