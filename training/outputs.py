@@ -15,7 +15,11 @@ from training.errors import OutputExistsError
 
 def _resolved(path: Path | str) -> Path:
     # resolve() follows symlinks, so a link to the exports counts as the exports.
-    return Path(path).expanduser().resolve()
+    try:
+        return Path(path).expanduser().resolve()
+    except RuntimeError:  # a symlink loop leads nowhere, so it holds nothing to protect;
+        return Path(path).expanduser().absolute()  # the reader names it as an error
+
 
 
 def check_separate(out: Path | str, inputs: Iterable[Path | str]) -> None:

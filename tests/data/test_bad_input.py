@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 
 import pytest
 
@@ -293,3 +294,128 @@ def test_a_json_export_in_another_encoding_is_one_clear_error(tmp_path, dce, run
     path.write_bytes(raw.encode("latin-1"))
     code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
     assert_one_line_error(code, err, str(path), "not UTF-8 text", "save the file as UTF-8")
+
+
+@pytest.mark.parametrize("value", [12345, 1.5, {"a": 1}, ["x", "y"], True])
+def test_content_that_is_not_text_is_a_counted_drop(tmp_path, dce, run_cli, caplog, value):
+    # DiscordChatExporter always writes text: anything else is a damaged or edited file,
+    # and stringifying it would train the model on `{'a': 1}` as the persona's words.
+    messages = conversation(dce)
+    messages[3]["content"] = value
+    path = dce.write(tmp_path / "chat.json", messages)
+    code, out, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds",
+                             "--val-share", "0")
+    assert code == 0, err
+    stats = json.loads((tmp_path / "ds" / "stats.json").read_text())
+    assert stats["dropped"] == {"malformed": 1}
+    assert stats["messages_read"] == len(messages)
+    assert "1 malformed" in out
+    assert "message 4 (id 10003): its content is" in caplog.text
+    written = (tmp_path / "ds" / "train.jsonl").read_text()
+    assert str(value) not in written and "nya answer 1~" not in written
+
+
+def test_an_author_name_that_is_a_list_is_a_counted_drop(tmp_path, dce, run_cli, caplog):
+    messages = conversation(dce)
+    messages[2]["author"]["nickname"] = ["Alice", "Al"]
+    messages[4]["author"]["name"] = {"first": "alice"}
+    path = dce.write(tmp_path / "chat.json", messages)
+    code, out, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds",
+                             "--val-share", "0")
+    assert code == 0, err
+    assert json.loads((tmp_path / "ds" / "stats.json").read_text())["dropped"] == {"malformed": 2}
+    assert "its author's nickname is a list" in caplog.text
+
+
+def test_content_nested_fifty_thousand_levels_deep(tmp_path, dce, run_cli):
+    messages = conversation(dce)
+    messages[1]["content"] = "PLACEHOLDER"
+    path = dce.write(tmp_path / "chat.json", messages)
+    path.write_text(path.read_text().replace('"PLACEHOLDER"', "[" * 50_000 + "]" * 50_000))
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, str(path), "nested more than 64 levels deep")
+
+
+def test_deeply_nested_objects_are_refused_too(tmp_path, run_cli):
+    path = tmp_path / "chat.json"
+    path.write_text('{"guild": {"id": "1"}, "channel": {"id": "2"}, "messages": [{"id": "3", '
+                    '"content": ' + '{"a": ' * 20_000 + "1" + "}" * 20_000 + "}]}")
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, str(path), "nested more than 64 levels deep")
+
+
+def test_brackets_typed_in_a_message_are_not_nesting(tmp_path, dce, run_cli):
+    # A message of nothing but brackets trips the cheap sign of deep nesting; the
+    # measurement that follows must clear it.
+    messages = conversation(dce)
+    messages[0]["content"] = "[[[{{{" * 600
+    path = dce.write(tmp_path / "chat.json", messages)
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert code == 0, err
+
+
+def test_a_symlink_loop_given_directly(tmp_path, run_cli):
+    loop = tmp_path / "loop.json"
+    loop.symlink_to(loop)
+    code, _, err = run_cli("prepare", loop, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, str(loop), "symbolic link loop")
+
+
+def test_a_file_in_an_unreadable_folder(tmp_path, dce, run_cli, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    path = dce.write(folder / "chat.json", conversation(dce))
+    real_stat = os.stat
+
+    def stat(target, *args, **kwargs):  # what a non-root user gets when the folder is 0o000
+        if str(target) == str(path):
+            raise PermissionError(13, "Permission denied", str(target))
+        return real_stat(target, *args, **kwargs)
+
+    monkeypatch.setattr("training.readers.os.stat", stat)
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert_one_line_error(code, err, str(path), "permission denied", "every folder above it")
+
+
+def test_a_named_pipe_is_refused_without_waiting(tmp_path, run_cli):
+    fifo = tmp_path / "chat.json"
+    os.mkfifo(fifo)
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("prepare waited on a named pipe"))
+    signal.alarm(20)
+    try:
+        code, _, err = run_cli("prepare", fifo, "--persona", "mochi", "--out", tmp_path / "ds")
+    finally:
+        signal.alarm(0)
+    assert_one_line_error(code, err, str(fifo), "named pipe")
+
+
+def test_json_after_a_byte_order_mark_is_read(tmp_path, dce, run_cli):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds",
+                           "--val-share", "0")
+    assert code == 0, err
+    assert json.loads((tmp_path / "ds" / "stats.json").read_text())["examples"] == 6
+
+
+def test_a_text_export_without_its_header_is_read_not_called_json(tmp_path, fixtures, run_cli):
+    text = (fixtures / "dce_plain.txt").read_text(encoding="utf-8")
+    body = text[text.index("\n[") + 1:]  # everything after the exporter's header block
+    path = tmp_path / "general.txt"
+    path.write_text(body, encoding="utf-8")
+    code, out, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds",
+                             "--val-share", "0")
+    assert code == 0, err
+    assert "(dce-text)" in out
+
+
+def test_broken_links_in_a_folder_are_skipped_with_a_warning(tmp_path, dce, run_cli, caplog):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    dce.write(exports / "chat.json", conversation(dce))
+    (exports / "gone.json").symlink_to(tmp_path / "nowhere.json")
+    (exports / "loop.json").symlink_to(exports / "loop.json")
+    code, _, err = run_cli("prepare", exports, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert code == 0, err
+    assert f"skipping {exports / 'gone.json'}: a broken link" in caplog.text
+    assert f"skipping {exports / 'loop.json'}: a symbolic link loop" in caplog.text

@@ -122,4 +122,9 @@ def test_counts_by_kind():
 
 def test_phone_region_reads_local_numbers():
     assert PiiMasker("GB").mask("ring 020 7946 0958") == "ring [phone]"
-    assert PiiMasker("US").mask("ring 020 7946 0958") == "ring 020 7946 0958"
+    # A UK number written the national way used to pass unmasked with the default region
+    # (US): the common regions are now tried too (see test_pii_attacks.py). The region
+    # still matters for a country outside them, such as Korea.
+    assert PiiMasker("US").mask("ring 020 7946 0958") == "ring [phone]"
+    assert PiiMasker("KR").mask("ring 010-1234-5678") == "ring [phone]"
+    assert PiiMasker("US").mask("ring 010-1234-5678") == "ring 010-1234-5678"

@@ -32,7 +32,7 @@ _NEEDS_WORK = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u2028\u2029]|<[@#:a/t]")
 @dataclass
 class CleaningOptions:
     keep_pii: bool = False
-    phone_region: str = "US"  # how numbers without a +country prefix are read
+    phone_region: str = "US"  # tried first for numbers without a +country prefix
 
 
 class TextCleaner:
@@ -57,16 +57,31 @@ class TextCleaner:
                 self.user_names.setdefault(user_id, name)
 
     def clean(self, text: str, mention_names: dict[str, str] | None = None) -> str:
+        """One text made readable and masked (prepare does the two apart: `readable` per
+        message, `mask` per turn, so a value split over two messages is still caught)."""
+        return self.mask(self.readable(text, mention_names))
+
+    def readable(self, text: str, mention_names: dict[str, str] | None = None) -> str:
+        """Valid Unicode, markup as names, no control characters, tidy whitespace."""
+        if text.isprintable() and "<" not in text:
+            # Most messages: one line with no control character, line break, lone
+            # surrogate or markup; one C-level scan says so.
+            return text.strip()
         text = repair_text(text)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if _NEEDS_WORK.search(text):  # one scan; most messages have neither
             text = self._readable_markup(_CONTROL.sub("", text), mention_names or {})
-        if not self.options.keep_pii:
-            text = self.masker.mask(text)
-        if "\n" in text:
-            text = _MANY_BLANK_LINES.sub("\n\n", _TRAILING_SPACE.sub("\n", text))
-        return text.strip()
+        return _tidy(text)
+
+    def mask(self, text: str) -> str:
+        """Personal data masked (unless --keep-pii)."""
+        if self.options.keep_pii:
+            return text
+        masked = self.masker.mask(text)
+        # A masked text comes back normalised (NFKC), which can turn an odd space into a
+        # plain one: tidy it again.
+        return masked if masked is text else _tidy(masked)
 
     def _readable_markup(self, text: str, mention_names: dict[str, str]) -> str:
         def user(match: re.Match) -> str:
@@ -76,12 +91,27 @@ class TextCleaner:
         def channel(match: re.Match) -> str:
             return "#" + _plain_name(self.channel_names.get(match.group(1)) or "channel")
 
-        text = _CUSTOM_EMOJI.sub(r":\1:", text)
+        text = _CUSTOM_EMOJI.sub(_emoji, text)
         text = _USER_MENTION.sub(user, text)
         text = _ROLE_MENTION.sub("@role", text)
         text = _CHANNEL_MENTION.sub(channel, text)
-        text = _SLASH_COMMAND.sub(r"/\1", text)
+        text = _SLASH_COMMAND.sub(_command, text)
         return _TIMESTAMP.sub(_readable_time, text)
+
+
+# Functions rather than r":\1:" templates: re parses a template string on every call.
+def _emoji(match: re.Match) -> str:
+    return f":{match.group(1)}:"
+
+
+def _command(match: re.Match) -> str:
+    return f"/{match.group(1)}"
+
+
+def _tidy(text: str) -> str:
+    if "\n" in text:
+        text = _MANY_BLANK_LINES.sub("\n\n", _TRAILING_SPACE.sub("\n", text))
+    return text.strip()
 
 
 def _plain_name(name: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -39,7 +40,7 @@ class TurnOptions:
             raise ValueError("merge_window must be >= 0 and gap > 0")
 
 
-@dataclass
+@dataclass(slots=True)  # one per turn of the export: slots make it cheaper to build
 class Turn:
     speaker_id: str
     name: str  # the label for the speaker's turn (ignored for the persona)
@@ -48,10 +49,17 @@ class Turn:
     start: datetime
     end: datetime
     texts: list[str] = field(default_factory=list)
+    # Applied once to the joined text when it is first read (after the turn closed):
+    # prepare masks personal data here, on the whole turn, so a value split over two quick
+    # messages is still one value; and a turn no example uses is never masked at all.
+    finish: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
-        return "\n".join(self.texts)
+        if self._text is None:
+            joined = "\n".join(self.texts)
+            self._text = joined if self.finish is None else self.finish(joined)
+        return self._text
 
     def as_chat_message(self) -> dict:
         if self.is_persona:
@@ -67,6 +75,7 @@ class Turn:
         return self._encoded
 
     _encoded: str | None = field(default=None, repr=False, compare=False)
+    _text: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -115,8 +124,10 @@ class ConversationBuilder:
     """Feed messages (per channel, oldest first) with `add`; an example comes back when a
     persona turn closes. Call `finish` at the end for the turns still open."""
 
-    def __init__(self, options: TurnOptions | None = None):
+    def __init__(self, options: TurnOptions | None = None,
+                 finish_text: Callable[[str], str] | None = None):
         self.options = options or TurnOptions()
+        self._finish_text = finish_text  # see Turn.finish
         self.counts = BuildCounts()
         self._channels: dict[str, _Channel] = {}
         self._zero = timedelta(0)
@@ -148,7 +159,7 @@ class ConversationBuilder:
             state.history.clear()
             self.counts.conversations += 1
         state.open_turn = Turn(speaker_id, name, is_persona, reply_to,
-                               timestamp, timestamp, [text])
+                               timestamp, timestamp, [text], self._finish_text)
         state.index(message_id, state.open_turn)
         return example
 
@@ -184,6 +195,6 @@ class ConversationBuilder:
         if replied is not None and replied is not target and all(t is not replied for t in context):
             keep = self.options.context_turns - 1  # room for the replied-to turn in front
             context = [replied, *context[max(0, len(context) - keep):]]
-        if not any(not turn.is_persona for turn in context):
+        if (not context or context[-1].is_persona) and all(t.is_persona for t in context):
             return None  # nobody to answer: a monologue teaches the model no replies
         return Example(conversation=state.conversation, turns=(*context, target))

@@ -8,7 +8,6 @@ splitting by line would put half a conversation in each and let val leak into tr
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from collections import Counter
@@ -18,6 +17,8 @@ from pathlib import Path
 from training.data.conversations import Example
 
 SCRATCH_NAME = ".examples.jsonl"
+# json.dumps for one string (ensure_ascii=False), without the encoder set-up per call.
+_json_string = json.encoder.encode_basestring
 
 
 @dataclass
@@ -64,12 +65,15 @@ class ExampleWriter:
     def add(self, example: Example) -> bool:
         """Keep `example` unless an identical one (same context and target) was kept."""
         body = example.encoded_messages()
-        digest = int.from_bytes(hashlib.blake2b(body.encode(), digest_size=8).digest(), "big")
+        # Python's own 64-bit string hash: as collision-safe as an 8-byte digest, and it
+        # needs no encoding; only this run compares the values, so its per-process seed is
+        # harmless.
+        digest = hash(body)
         if digest in self._seen:
             self.duplicates += 1
             return False
         self._seen.add(digest)
-        conversation = json.dumps(example.conversation, ensure_ascii=False)
+        conversation = _json_string(example.conversation)
         self._handle.write(f'{{"messages":{body},"conversation":{conversation}}}\n')
         self.sizes[example.conversation] += 1
         self.written += 1

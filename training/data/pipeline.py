@@ -82,7 +82,8 @@ class _Author:
 class _People:
     """Who is who: the persona test, exclusions, labels, and activity for error messages."""
 
-    def __init__(self, options: PrepareOptions):
+    def __init__(self, options: PrepareOptions, mask_name=None):
+        self._mask_name = mask_name  # personal data in a nickname is masked like text
         self.persona_keys = {p.strip().casefold() for p in options.personas if p.strip()}
         self.excluded_keys = {p.strip().casefold() for p in options.exclude_authors if p.strip()}
         self._authors: dict[tuple[str, str], _Author] = {}
@@ -103,7 +104,8 @@ class _People:
 
     def _label(self, name: str) -> str:
         """A speaker label that is never the persona's (the model would mix them up)."""
-        return speaker_label(name, self.persona_keys)
+        label = speaker_label(name, self.persona_keys)
+        return self._mask_name(label) if self._mask_name else label
 
     def persona_name(self, requested: list[str]) -> str:
         """The label for the persona's turns: the first --persona as typed, unless that was
@@ -142,11 +144,14 @@ def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
     # first so the richer copy (with replies and names) is the one kept.
     sources.sort(key=lambda s: s.format == data_package.FORMAT)
     shared_channels = _channels_in_several_sources(sources)
-    people = _People(options)
     cleaner = TextCleaner(CleaningOptions(options.keep_pii, options.phone_region))
+    mask = None if options.keep_pii else cleaner.mask
+    people = _People(options, mask)
+    # Text is made readable per message and masked per turn (when the turn is written).
     builder = ConversationBuilder(TurnOptions(
         merge_window=timedelta(seconds=options.merge_window_s),
-        gap=timedelta(seconds=options.gap_s), context_turns=options.context_turns))
+        gap=timedelta(seconds=options.gap_s), context_turns=options.context_turns),
+        finish_text=mask)
     writer = ExampleWriter(out_dir)
     dropped: Counter[str] = Counter()
     reports: list[ReadReport] = []
@@ -171,7 +176,7 @@ def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
                 if (author.messages == 0 or message.mention_names
                         or message.channel_id not in cleaner.channel_names):
                     cleaner.learn(message)
-                text = cleaner.clean(message.content, message.mention_names)
+                text = cleaner.readable(message.content, message.mention_names)
                 if not text:
                     text, reason = _without_text(message, is_persona, options.attachments)
                     if reason:
@@ -184,6 +189,7 @@ def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
                                       message.reply_to)
                 if example is not None:
                     writer.add(example)
+            dropped.update(report.dropped)  # what the reader could not use (malformed)
         for example in builder.finish():
             writer.add(example)
     except BaseException:

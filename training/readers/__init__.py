@@ -8,8 +8,11 @@ content, and stream Message records out of each.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,8 @@ FORMATS = tuple(READERS)
 # DCE's `_Files` media folders) is skipped.
 _EXPORT_SUFFIXES = {".json", ".csv", ".txt"}
 _HEAD_BYTES = 4096
+# How a JSON document starts (`[11-Jun-20 07:55 PM] alice` is not one).
+_JSON_START = re.compile(r'\{|\[\s*(?:[\[{"\]\d-]|true|false|null|$)')
 _SUPPORTED = (
     "Supported: DiscordChatExporter JSON, CSV or plain text, a Discord data package "
     "folder, or text copied from the Discord client (see docs/data.md)."
@@ -45,14 +50,49 @@ def find_sources(paths: list[Path]) -> list[Source]:
     """Every export behind `paths` (files, folders, a data package), formats detected."""
     sources: list[Source] = []
     for path in paths:
-        if not path.exists():
-            raise ExportError("no such file or folder", where=str(path),
-                              fix="Check the path; give an export file or a folder of them.")
-        if path.is_dir():
+        if _is_folder(path):
             sources.extend(_sources_in_folder(path))
         else:
             sources.append(Source(path, detect_format(path)))
     return sources
+
+
+def _is_folder(path: Path) -> bool:
+    """True for a folder, False for a regular file; anything else is a one-line error.
+
+    A pipe or device is refused before it is opened: reading one would wait forever.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise _unreachable(path, error) from error
+    if stat.S_ISDIR(mode):
+        return True
+    if not stat.S_ISREG(mode):
+        what = ("a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a socket"
+                if stat.S_ISSOCK(mode) else "a device")
+        raise ExportError(f"{what}, not a file", where=str(path),
+                          fix="Give the export file itself: prepare reads regular files and "
+                          "folders only.")
+    return False
+
+
+def _unreachable(path: Path, error: OSError) -> ExportError:
+    if error.errno == errno.ELOOP:
+        return ExportError("a symbolic link loop: the link leads back to itself",
+                           where=str(path), fix="Give the export file itself.")
+    if error.errno in (errno.ENOENT, errno.ENOTDIR):
+        if path.is_symlink():
+            return ExportError(f"a broken link (to {os.readlink(path)}, which does not exist)",
+                               where=str(path), fix="Give the export file itself.")
+        return ExportError("no such file or folder", where=str(path),
+                           fix="Check the path; give an export file or a folder of them.")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return ExportError("cannot be reached (permission denied)", where=str(path),
+                           fix="Check the permissions of the file and of every folder above it "
+                           "(folders need execute permission).")
+    return ExportError(f"cannot be read ({error.strerror or error})", where=str(path),
+                       fix="Check the path and its permissions.")
 
 
 def _sources_in_folder(folder: Path) -> list[Source]:
@@ -70,16 +110,24 @@ def _sources_in_folder(folder: Path) -> list[Source]:
     for path in walked:
         if any(s.format == data_package.FORMAT and s.path in path.parents for s in found):
             continue  # already covered by its package
-        if path.is_dir() and data_package.messages_folder(path) is not None:
-            found.append(Source(path, data_package.FORMAT))
-        elif path.is_file() and path.suffix.lower() in _EXPORT_SUFFIXES:
-            if any(part.endswith("_Files") for part in path.relative_to(folder).parts):
-                continue  # DCE's downloaded media
-            try:
-                found.append(Source(path, detect_format(path)))
-            except ExportError as error:
-                # One stray file should not sink a folder of good exports; say so and go on.
-                log.warning("skipping %s", error)
+        if path.is_dir():
+            if data_package.messages_folder(path) is not None:
+                found.append(Source(path, data_package.FORMAT))
+            elif not os.access(path, os.R_OK | os.X_OK):
+                log.warning("skipping %s: the folder cannot be read (check its permissions)",
+                            path)
+            continue
+        if path.suffix.lower() not in _EXPORT_SUFFIXES:
+            continue
+        if any(part.endswith("_Files") for part in path.relative_to(folder).parts):
+            continue  # DCE's downloaded media
+        try:
+            # One stray file should not sink a folder of good exports; say so and go on.
+            if _is_folder(path):
+                continue
+            found.append(Source(path, detect_format(path)))
+        except ExportError as error:
+            log.warning("skipping %s", error)
     if not found:
         raise ExportError("no export files found in the folder", where=str(folder),
                           fix=_SUPPORTED)
@@ -115,7 +163,7 @@ def detect_format(path: Path) -> str:
     for module in _FILE_READERS:
         if module.looks_like(head):
             return module.FORMAT
-    if head.lstrip("\ufeff \r\n\t").startswith(("{", "[")):
+    if _JSON_START.match(head.lstrip("\ufeff \r\n\t")):
         raise ExportError(
             "JSON, but not a DiscordChatExporter export (no 'guild'/'channel' at the start)",
             where=f"{path}: byte 0", fix=_SUPPORTED,
@@ -144,9 +192,11 @@ def peek_channel_ids(source: Source) -> set[str]:
 
 def read_source(source: Source, report: ReadReport, *, salvage: bool = False,
                 ) -> Iterator[Message]:
-    """Stream the messages of one source; `report` counts them as they go."""
+    """Stream the messages of one source; `report` counts them as they go (and, at the end,
+    says which were dropped as unusable)."""
     try:
         yield from READERS[source.format].read(source.path, report, salvage=salvage)
+        report.finish()
     except UnicodeDecodeError as error:
         raise ExportError(f"not UTF-8 text at byte {error.start}", where=str(source.path),
                           fix="Give the export as DiscordChatExporter wrote it (UTF-8).") from error

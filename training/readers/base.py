@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -24,6 +25,22 @@ class ReadReport:
     # Messages kept from a file that broke off (only with --salvage); 0 when it was whole.
     salvaged: int = 0
     notes: list[str] = field(default_factory=list)
+    # Messages read but not usable, by reason (prepare adds them to its `dropped` counts).
+    dropped: Counter = field(default_factory=Counter)
+    _first_drop: dict = field(default_factory=dict, repr=False)
+
+    def drop(self, reason: str, where: str, why: str) -> None:
+        """Count a message that cannot be used as it is; the first of each reason is named
+        in a warning when the file is done (`finish`)."""
+        self.dropped[reason] += 1
+        self._first_drop.setdefault(reason, f"{where}: {why}")
+
+    def finish(self) -> None:
+        for reason, count in self.dropped.items():
+            note = (f"{count} message(s) dropped as {reason} (first: "
+                    f"{self._first_drop[reason]})")
+            self.notes.append(note)
+            log.warning("%s: %s", self.path, note)
 
 
 def utf8_lines(handle, report: ReadReport) -> Iterator[str]:

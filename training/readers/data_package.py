@@ -51,12 +51,15 @@ def _owner(messages_dir: Path) -> tuple[str, tuple[str, ...]]:
                       messages_dir.parent / "Account" / "user.json"):
         try:
             user = json.loads(user_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
+            continue
+        if not isinstance(user, dict):
             continue
         names = tuple(dict.fromkeys(
-            str(user[key]) for key in ("global_name", "username") if user.get(key)
+            user[key] for key in ("global_name", "username") if isinstance(user.get(key), str)
+            and user[key]
         ))
-        return str(user.get("id") or OWNER_FALLBACK), names or (OWNER_FALLBACK,)
+        return _text(user.get("id")) or OWNER_FALLBACK, names or (OWNER_FALLBACK,)
     return OWNER_FALLBACK, (OWNER_FALLBACK,)
 
 
@@ -78,6 +81,10 @@ def read(folder: Path, report: ReadReport, *, salvage: bool = False) -> Iterator
         rows = sorted(_rows(channel_dir), key=lambda row: row[1])
         for message_id, timestamp, content, attachments in rows:
             report.messages += 1
+            if content is None:
+                report.drop("malformed", f"{channel_dir.name} message {message_id}",
+                            "its Contents is not text")
+                continue
             yield Message(
                 id=message_id,
                 channel_id=channel["id"],
@@ -106,13 +113,16 @@ def _channel_info(channel_dir: Path) -> dict:
         info = json.loads((channel_dir / "channel.json").read_text(encoding="utf-8"))
     except FileNotFoundError:
         pass
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # json's error for absurd nesting
         raise ExportError(f"channel.json is not valid JSON ({error})", where=str(channel_dir),
                           fix="Download the data package again.") from error
+    if not isinstance(info, dict):
+        info = {}
     guild = info.get("guild") or {}
-    channel_id = str(info.get("id") or channel_dir.name.lstrip("c"))
-    return {"id": channel_id, "name": str(info.get("name") or channel_id),
-            "guild": guild.get("name") if isinstance(guild, dict) else None}
+    channel_id = _text(info.get("id")) or channel_dir.name.lstrip("c")
+    guild_name = guild.get("name") if isinstance(guild, dict) else None
+    return {"id": channel_id, "name": _text(info.get("name")) or channel_id,
+            "guild": guild_name if isinstance(guild_name, str) else None}
 
 
 def _rows(channel_dir: Path) -> Iterator[tuple]:
@@ -120,7 +130,7 @@ def _rows(channel_dir: Path) -> Iterator[tuple]:
     if json_file.is_file():
         try:
             rows = json.loads(json_file.read_text(encoding="utf-8", errors="replace"))
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             raise ExportError(f"not valid JSON ({error})", where=str(json_file),
                               fix="Download the data package again.") from error
         if not isinstance(rows, list):
@@ -145,5 +155,20 @@ def _row(row, where: str) -> tuple:
     if timestamp is None:
         raise ExportError(f"unreadable timestamp {row['Timestamp']!r}", where=where,
                           fix="Download the data package again.")
-    return (str(row["ID"]), timestamp, str(row.get("Contents") or ""),
-            str(row.get("Attachments") or ""))
+    if _text(row["ID"]) is None:
+        raise ExportError("a message ID is not text", where=where,
+                          fix="Download the data package again.")
+    contents = row.get("Contents")
+    # Text, or None for the caller to drop: stringifying a number or list would train on it.
+    contents = "" if contents is None else contents if isinstance(contents, str) else None
+    attachments = row.get("Attachments")
+    return (_text(row["ID"]), timestamp, contents,
+            attachments if isinstance(attachments, str) else "")
+
+
+def _text(value) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None

@@ -33,6 +33,10 @@ FORMAT = "dce-json"
 _TALK_TYPES = {"Default", "Reply", "ChatInputCommand", "ContextMenuCommand"}
 _HEADER_KEYS = {"guild", "channel"}
 _ZERO = timedelta(0)
+# DiscordChatExporter nests six or seven levels (messages > message > embed > fields > field);
+# anything far deeper is a damaged or crafted file, and ijson's cost grows with the square
+# of the depth (50,000 levels: half a minute for 100 KB), so it is refused instead.
+MAX_DEPTH = 64
 
 
 def looks_like(head: str) -> bool:
@@ -46,9 +50,9 @@ def read_header(path: Path) -> dict:
     header: dict = {}
     builder: ijson.ObjectBuilder | None = None
     key = None
-    with path.open("rb") as raw:
+    with open_json(path) as raw:
         try:
-            for prefix, event, value in ijson.parse(raw):
+            for prefix, event, value in ijson.parse(_DepthGuard(raw, path)):
                 if builder is not None:
                     if prefix == key and event in ("end_map", "end_array"):
                         header[key] = builder.value
@@ -73,6 +77,64 @@ def read_header(path: Path) -> dict:
     return header
 
 
+def open_json(path: Path):
+    """The file in binary, past a UTF-8 byte order mark if it has one (Windows editors
+    write one; the JSON after it is fine, but the parser would call the mark invalid)."""
+    raw = path.open("rb")
+    if raw.read(3) != b"\xef\xbb\xbf":
+        raw.seek(0)
+    return raw
+
+
+class _DepthGuard(CountingReader):
+    """Counts bytes (for error messages) and refuses JSON nested deeper than MAX_DEPTH.
+
+    The check is cheap where it can be: a chunk in which brackets are an eighth of the bytes
+    or more (DCE JSON has about one in fifty) is the only sign of deep nesting a byte count
+    gives, and only then is the file's true depth measured, up to that point, with ijson's
+    event parser, which is linear in the depth. A message full of typed brackets can trip
+    the sign; the measurement then clears it.
+    """
+
+    def __init__(self, raw, path: Path):
+        super().__init__(raw)
+        self._path = path
+        self._measured_to = 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = super().read(size)
+        if (self.position > self._measured_to
+                and (chunk.count(b"[") + chunk.count(b"{")) * 8 >= len(chunk) > 0):
+            self._measured_to = _measure_depth(self._path, self.position)
+        return chunk
+
+
+def _measure_depth(path: Path, until: int) -> int:
+    """Raise if the JSON nests deeper than MAX_DEPTH before byte `until`; return how far
+    it was measured."""
+    depth = 0
+    with open_json(path) as raw:
+        counting = CountingReader(raw)
+        try:
+            for event, _ in ijson.basic_parse(counting):
+                if event in ("start_map", "start_array"):
+                    depth += 1
+                    if depth > MAX_DEPTH:
+                        raise ExportError(
+                            f"the JSON is nested more than {MAX_DEPTH} levels deep (near byte "
+                            f"{counting.position}); DiscordChatExporter never writes that",
+                            where=str(path),
+                            fix="The file is damaged or was altered: re-export the channel.",
+                        )
+                elif event in ("end_map", "end_array"):
+                    depth -= 1
+                if counting.position > until:
+                    break
+        except ijson.JSONError:
+            pass  # the main parse reports a broken file, with its place
+    return counting.position
+
+
 def _wrong_shape(path: Path, what: str) -> ExportError:
     return ExportError(
         what,
@@ -92,14 +154,15 @@ def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[M
         raise _wrong_shape(path, "no 'messages' list found")
     guild = header.get("guild") or {}
     channel = header.get("channel") or {}
-    channel_id = str(channel.get("id") or path.stem)
-    channel_name = repair_text(str(channel.get("name") or path.stem))
+    channel_id = _text(channel.get("id")) or path.stem
+    channel_name = repair_text(_text(channel.get("name")) or path.stem)
     # DCE writes DMs under a placeholder guild with id 0.
-    guild_name = None if str(guild.get("id", "0")) == "0" else repair_text(str(guild.get("name")))
+    guild_name = (None if (_text(guild.get("id")) or "0") == "0"
+                  else repair_text(_text(guild.get("name")) or "") or None)
 
     last_id = None
-    with path.open("rb") as raw:
-        counting = CountingReader(raw)
+    with open_json(path) as raw:
+        counting = _DepthGuard(raw, path)
         items = ijson.items(counting, "messages.item", use_float=True)
         while True:
             try:
@@ -112,8 +175,10 @@ def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[M
             if not isinstance(item, dict):
                 raise _wrong_shape(path, f"message {report.messages + 1} is not an object")
             message = _to_message(item, channel_id, channel_name, guild_name, path, report)
-            last_id = message.id
             report.messages += 1
+            if message is None:
+                continue  # counted in report.dropped
+            last_id = message.id
             yield message
 
 
@@ -145,6 +210,9 @@ def _on_break(path, report, position, last_id, error, salvage) -> None:
 @functools.lru_cache(maxsize=4096)
 def _author_names(author_id, username, nickname, global_name) -> tuple[str, str, tuple[str, ...]]:
     """(id, shown name, every alias) for an author; cached: a few people write most lines."""
+    if (any(n is not None and type(n) is not str for n in (username, nickname, global_name))
+            or (author_id is not None and _text(author_id) is None)):
+        raise TypeError("the careful path names the field that is not text")
     username, nickname, global_name = (repair_text(str(n or "")) for n in
                                        (username, nickname, global_name))
     # Shown as Discord shows it: a legacy `#1234` discriminator is not part of the name.
@@ -161,7 +229,8 @@ def _author(author: dict) -> tuple[str, str, tuple[str, ...]]:
                          author.get("globalName"))
 
 
-def _to_message(item: dict, channel_id, channel_name, guild_name, path, report) -> Message:
+def _to_message(item: dict, channel_id, channel_name, guild_name, path,
+                report) -> Message | None:
     # The fast path for the usual DCE message: plain subscripts, no optional parts. Any
     # surprise (a missing key, an odd type) falls through to the careful path below, which
     # handles optional fields and explains what is wrong.
@@ -184,48 +253,68 @@ def _to_message(item: dict, channel_id, channel_name, guild_name, path, report) 
 
 
 def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
-                        report) -> Message:
+                        report) -> Message | None:
+    """Any message, checked field by field. None (counted in the report as `malformed`)
+    for one whose text or author is not what DiscordChatExporter writes: a number, list
+    or object where text belongs is a damaged or hand-edited file, and stringifying it
+    would train the model on `{'a': 1}` as the persona's words."""
+    number = report.messages + 1
     message_id = item.get("id")
     author = item.get("author")
     timestamp = item.get("timestamp")
+    shown_id = _text(message_id)
+    where = f"{path}: message {number}" + (f" (id {shown_id})" if shown_id else "")
     if not message_id or not isinstance(author, dict) or not timestamp:
-        where = f"{path}: message {report.messages + 1}" + (
-            f" (id {message_id})" if message_id else "")
         missing = [k for k in ("id", "author", "timestamp") if not item.get(k)]
         raise ExportError(
             f"message is missing {', '.join(missing) or 'a usable author'}",
             where=where,
             fix="This is not a DiscordChatExporter message list; re-export the channel as JSON.",
         )
-    author_id, shown, aliases = _author(author)
+    if shown_id is None:
+        raise ExportError(f"the message id is {_kind(message_id)}, not text", where=where,
+                          fix="Re-export the channel with DiscordChatExporter; the file looks "
+                          "damaged.")
+    if not isinstance(timestamp, str):
+        raise ExportError(f"unreadable timestamp ({_kind(timestamp)})", where=where,
+                          fix="Re-export the channel with DiscordChatExporter; the file looks "
+                          "damaged.")
+    content = item.get("content")
     kind_name = item.get("type") or "Default"
+    problem = (
+        f"its content is {_kind(content)}" if content is not None and not isinstance(content, str)
+        else f"its type is {_kind(kind_name)}" if not isinstance(kind_name, str)
+        else _author_problem(author)
+    )
+    if problem:
+        report.drop("malformed", f"message {number} (id {shown_id})", f"{problem}, not text")
+        return None
+    author_id, shown, aliases = _author(author)
     reference = item.get("reference")
     reply_to = None
     forwarded = False
     if reference and isinstance(reference, dict):
-        if kind_name == "Reply" and reference.get("messageId"):
-            reply_to = str(reference["messageId"])
+        if kind_name == "Reply":
+            reply_to = _text(reference.get("messageId"))
         forwarded = reference.get("type") == "Forward"
     forwarded = forwarded or bool(item.get("forwardedMessage"))
     mentions = _list(item.get("mentions"))
     stickers = _list(item.get("stickers"))
-    content = item.get("content") or ""
     try:
         stamp = _utc(timestamp)
-    except (TypeError, ValueError):
-        stamp = parse_iso_timestamp(str(timestamp), where=f"{path}: message "
-                                    f"{report.messages + 1} (id {message_id})")
+    except ValueError:
+        stamp = parse_iso_timestamp(timestamp, where=where)
     return Message(
-        id=str(message_id),
+        id=shown_id,
         channel_id=channel_id,
         channel_name=channel_name,
         guild_name=guild_name,
         author_id=author_id,
         author_name=shown,
         author_aliases=aliases,
-        is_bot=bool(author.get("isBot")),
+        is_bot=author.get("isBot") is True,
         timestamp=stamp,
-        content=repair_text(content) if isinstance(content, str) else str(content),
+        content=repair_text(content or ""),
         reply_to=reply_to,
         attachment_count=len(_list(item.get("attachments"))),
         kind=(
@@ -233,15 +322,50 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
             else MessageKind.REPLY if reply_to else MessageKind.DEFAULT
         ),
         mention_names={
-            str(m.get("id")): repair_text(str(m.get("nickname") or m.get("name") or ""))
-            for m in mentions if isinstance(m, dict) and m.get("id")
+            _text(m.get("id")): repair_text(_name(m.get("nickname")) or _name(m.get("name")))
+            for m in mentions if isinstance(m, dict) and _text(m.get("id"))
         } if mentions else {},
         sticker_names=tuple(
-            repair_text(str(s.get("name") or "sticker")) for s in stickers if isinstance(s, dict)
+            repair_text(_name(s.get("name")) or "sticker") for s in stickers if isinstance(s, dict)
         ) if stickers else (),
         embed_count=len(_list(item.get("embeds"))),
         forwarded=forwarded,
     )
+
+
+def _author_problem(author: dict) -> str | None:
+    for key in ("name", "nickname", "globalName"):
+        if author.get(key) is not None and not isinstance(author[key], str):
+            return f"its author's {key} is {_kind(author[key])}"
+    if author.get("id") is not None and _text(author["id"]) is None:
+        return f"its author's id is {_kind(author['id'])}"
+    return None
+
+
+def _text(value) -> str | None:
+    """An id or name as DCE writes it (a string; an integer id is accepted), else None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _name(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _kind(value) -> str:
+    """What a wrongly typed value is, in words (never its repr: it may be nested deep)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "empty" if value is None else type(value).__name__
 
 
 def _list(value) -> list:
@@ -256,6 +380,8 @@ def _list(value) -> list:
 def _utc(value: str) -> datetime:
     """DCE writes `2024-05-01T10:01:00.000+00:00`: parse it directly (the fast, usual path)."""
     stamp = datetime.fromisoformat(value)
+    if value.endswith("+00:00"):
+        return stamp  # already UTC (fromisoformat gives timezone.utc itself)
     if stamp.tzinfo is None:
         raise ValueError("no offset")
     return stamp if stamp.utcoffset() == _ZERO else stamp.astimezone(timezone.utc)

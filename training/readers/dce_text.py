@@ -40,10 +40,14 @@ _BLOCKS = {"{Attachments}", "{Reactions}", "{Embed}", "{Stickers}"}
 
 
 def looks_like(head: str) -> bool:
+    """The exporter's header block, or (a file whose header was cut off) a first line that is
+    a message start with a date the exporter writes: `[11-Jun-20 07:55 PM] alice`."""
     lines = head.lstrip("\ufeff").splitlines()
-    return bool(lines) and bool(_RULE.match(lines[0])) and any(
-        line.startswith(("Guild:", "Channel:")) for line in lines[1:6]
-    )
+    if lines and _RULE.match(lines[0]):
+        return any(line.startswith(("Guild:", "Channel:")) for line in lines[1:6])
+    first = next((line for line in lines if line.strip()), "")
+    start = _MESSAGE_START.match(first.rstrip("\r"))
+    return bool(start) and parse_loose_timestamp(start.group("date")) is not None
 
 
 def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[Message]:

@@ -1,0 +1,169 @@
+"""Masking personal data and secrets in text.
+
+Each kind is replaced by a bracketed tag (`[email]`, `[phone]`...): the model still sees
+that something was there, which keeps sentences natural, but never the value. prepare
+masks each turn whole (a speaker's messages joined), so a value split over two quick
+messages is one value, and every speaker name.
+
+How a text is read:
+  1. normalise: compatibility forms folded (NFKC), invisible characters dropped, so
+     `ａｌｉｃｅ＠ｅｘａｍｐｌｅ．ｃｏｍ` and `555\u200b0123` read as what they show;
+  2. a few C-level looks rule out most chat lines before any pattern runs;
+  3. find spans, most specific kind first; a span that overlaps one already found is left
+     out, and links are fenced off so their digits and long runs are not read as phone
+     numbers or keys (pii/links.py);
+  4. replace the spans. A text in which nothing was found is returned exactly as typed; one
+     that was masked comes back in its normalised form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from training.data.pii import links, patterns
+from training.data.pii.normalize import normalized
+from training.data.pii.phones import PhoneFinder, might_hold_phone
+
+KINDS = ("secret", "token", "invite", "email", "iban", "card", "ip", "phone")
+TAGS = {kind: f"[{kind}]" for kind in KINDS}
+
+# The cheap looks that rule out most chat lines before any rule runs (prepare asks this
+# once per turn). One character class finds the characters nearly every kind needs: a
+# digit, @ (e-mail), / (links), = _ - (keys, tokens, assignments).
+_RARE = re.compile(r"[@/=_0-9-]")
+# The least any number kind has: three digits close together (`10 dot 0 dot 0 dot 1`).
+_THREE_DIGITS = re.compile(r"\d\D{0,5}\d\D{0,5}\d")
+_LONG_RUN_HINT = re.compile(r"\S{20}")
+# Tags already in the text (a masked text masked again) are left as they are.
+_TAG = re.compile(r"\[(?:" + "|".join(KINDS) + r")\]")
+_SECRET_NAMES = ("pass", "pw", "key", "secret", "token", "auth", "pin")
+
+
+def might_hold_pii(text: str) -> bool:
+    """False only when no rule could match (normalised text): most chat lines.
+
+    Written as plain `in` tests on purpose: each is a C-level scan, and this runs once per
+    turn of the export.
+    """
+    if _RARE.search(text) is not None:
+        if "@" in text or "/" in text or "=" in text or "_" in text:
+            return True
+        # Only digits or dashes: a lone `:3`, `5 min` or `well-known` holds no number and
+        # no key that any kind needs.
+        if _THREE_DIGITS.search(text) or (len(text) >= 20 and _LONG_RUN_HINT.search(text)):
+            return True
+    lower = text.lower()
+    # The written-out kinds: an `at` (`alice at example dot com`, `[at]`), a password, a key
+    # block, a JWT, a secret's name before a value.
+    return (" at " in lower or "at]" in lower or "at)" in lower or "at}" in lower
+            or "at>" in lower or "pass" in lower or "pw" in lower or "-----begin" in lower
+            or "eyj" in lower
+            or ((":" in text or " is " in lower or " was " in lower)
+                and ("key" in lower or "secret" in lower or "token" in lower
+                     or "auth" in lower or "pin" in lower)))
+
+
+class PiiMasker:
+    """Masks one text at a time and counts what it masked, by kind."""
+
+    def __init__(self, phone_region: str = "US"):
+        self.phones = PhoneFinder(phone_region)
+        self.counts: Counter[str] = Counter()
+
+    def mask(self, text: str) -> str:
+        if not text:
+            return text
+        view = normalized(text)
+        if not might_hold_pii(view):
+            return text
+        spans = self._find(view)
+        if not spans:
+            return text  # as typed, not in its normalised form
+        masked = self._replace(view, spans)
+        # A tag can, rarely, complete a new match with what surrounds it; go to a fixed
+        # point so that masking a masked text changes nothing (tested with hypothesis).
+        for _ in range(3):
+            spans = self._find(masked)
+            if not spans:
+                break
+            masked = self._replace(masked, spans)
+        return masked
+
+    def _replace(self, text: str, spans: list[tuple[int, int, str]]) -> str:
+        pieces, last = [], 0
+        for start, end, kind in sorted(spans):
+            pieces += (text[last:start], TAGS[kind])
+            self.counts[kind] += 1
+            last = end
+        pieces.append(text[last:])
+        return "".join(pieces)
+
+    def _find(self, text: str) -> list[tuple[int, int, str]]:
+        found = _Spans()
+        if "[" in text:
+            for tag in _TAG.finditer(text):
+                found.fence(*tag.span())
+        lower = text.lower()
+        long_run = _LONG_RUN_HINT.search(text) is not None
+        if "-----BEGIN" in text:
+            found.add_all(patterns.PRIVATE_KEY, text, "secret")
+        if long_run:
+            found.add_all(patterns.KNOWN_SECRET, text, "secret")
+            found.add_all(patterns.DISCORD_TOKEN, text, "token", patterns.is_discord_token)
+        if "/" in text and ("discord" in lower or "dsc.gg" in lower):
+            found.add_all(patterns.INVITE, text, "invite")
+        # Links: what rides in them first (a password before the @ of `user:pass@host` is
+        # a secret, not half an address); the link itself is fenced off further down.
+        fenced = list(links.find_links(text)) if "/" in text else []
+        for start, end in fenced:
+            for inner_start, inner_end, kind in links.secrets_in_link(text[start:end]):
+                found.add(start + inner_start, start + inner_end, kind)
+        if "@" in text:
+            found.add_all(patterns.EMAIL, text, "email")
+        if "dot" in lower or " at " in lower or "at]" in lower or "at)" in lower:
+            for match in patterns.SPELLED_EMAIL.finditer(text):
+                if patterns.is_spelled_email(match):
+                    found.add(*match.span(), "email")
+        for start, end in fenced:
+            found.fence(start, end)
+        if any(name in lower for name in _SECRET_NAMES):
+            for match in patterns.ASSIGNED_SECRET.finditer(text):
+                if patterns.assigned_value_is_secret(match):
+                    found.add(*match.span("value"), "secret")
+        if long_run:
+            found.add_all(patterns.LONG_RUN, text, "secret", patterns.looks_random)
+        if not _THREE_DIGITS.search(text):
+            return found.spans  # no number of any kind below has fewer digits than that
+        if text.count(":") >= 2:
+            found.add_all(patterns.IPV6, text, "ip", patterns.is_ipv6)
+        found.add_all(patterns.IPV4, text, "ip")
+        if might_hold_phone(text):
+            found.add_all(patterns.IBAN, text, "iban", patterns.is_iban)
+            found.add_all(patterns.CARD, text, "card", patterns.is_card)
+            for start, end in self.phones.find(text, found.blocked):
+                found.add(start, end, "phone")
+        return found.spans
+
+
+class _Spans:
+    """Spans found so far, and the fenced-off links: a later kind never overlaps either."""
+
+    def __init__(self):
+        self.spans: list[tuple[int, int, str]] = []
+        self.blocked: list[tuple[int, int]] = []
+
+    def add(self, start: int, end: int, kind: str) -> bool:
+        if start >= end or any(start < e and s < end for s, e in self.blocked):
+            return False
+        self.spans.append((start, end, kind))
+        self.blocked.append((start, end))
+        return True
+
+    def add_all(self, pattern: re.Pattern, text: str, kind: str, accept=None) -> None:
+        for match in pattern.finditer(text):
+            if accept is None or accept(match.group()):
+                self.add(*match.span(), kind)
+
+    def fence(self, start: int, end: int) -> None:
+        self.blocked.append((start, end))
