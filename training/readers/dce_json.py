@@ -241,7 +241,8 @@ def _to_message(item: dict, channel_id, channel_name, guild_name, path,
         message_id, author, content = item["id"], item["author"], item["content"]
         if type(message_id) is not str or not message_id:
             raise TypeError("the careful path says what is wrong with the id")
-        author_id, shown, aliases = _author(author)
+        author_id, shown, aliases = _author_names(
+            author.get("id"), author.get("name"), author.get("nickname"), author.get("globalName"))
         return Message(
             message_id, channel_id, channel_name, guild_name, author_id, shown, aliases,
             author["isBot"] is True, _utc(item["timestamp"]),

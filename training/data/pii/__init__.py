@@ -121,7 +121,8 @@ class PiiMasker:
                 found.add(start + inner_start, start + inner_end, kind)
         if "@" in text:
             found.add_all(patterns.EMAIL, text, "email")
-        if "dot" in lower or " at " in lower or "at]" in lower or "at)" in lower:
+        if (("@" in text and "dot" in lower) or " at " in lower or "at]" in lower
+                or "at)" in lower or "at}" in lower or "at>" in lower):
             for match in patterns.SPELLED_EMAIL.finditer(text):
                 if patterns.is_spelled_email(match):
                     found.add(*match.span(), "email")

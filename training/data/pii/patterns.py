@@ -73,9 +73,16 @@ SPELLED_EMAIL = re.compile(
 )
 _SPELLED_DOT = re.compile(rf"(?i){_WRITTEN_DOT}")
 _PROVIDER = re.compile(rf"(?i)^(?:{MAIL_PROVIDERS})\W")
-# 13 to 19 digits in groups (space, dash or dot); a single unbroken run of 17 or more is a
-# Discord id (snowflake), not a card.
-CARD = re.compile(r"(?<![\w.-])[2-6]\d{2,5}(?:[ .\n-]?\d){10,16}(?![\w-]|\.\d)")
+# 13 to 19 digits as cards are printed; a single unbroken run of 17 or more is a Discord id
+# (snowflake), not a card. Each shape is spelled out, so two cards in a row are two matches.
+_SEP = r"[ .\n-]?"  # a space, dot or dash between groups (a line break: two messages)
+CARD = re.compile(
+    r"(?<![\w.-])(?:"
+    rf"[2-6]\d{{3}}(?:{_SEP}\d{{4}}){{3}}(?:{_SEP}\d{{3}}(?!\d))?"  # 16 or 19 digits in fours
+    rf"|3\d{{3}}{_SEP}\d{{6}}{_SEP}\d{{4,5}}"  # American Express 4-6-5, Diners 4-6-4
+    r"|[2-6]\d{12,18}"  # unbroken
+    r")(?![\w-]|\.\d)"
+)
 # Printed in groups of four or unbroken; upper case, as banks print them (in lower case,
 # `is12 this text` has the same shape).
 IBAN = re.compile(
@@ -156,9 +163,13 @@ def is_ipv6(candidate: str) -> bool:
 
 
 def is_spelled_email(match: re.Match) -> bool:
-    """A written-out address: some separator spelled out, or a mail provider's domain."""
-    if match.group("at") == "@":
+    """A written-out address: `[at]`, `(at)` and the like say so themselves; a plain ` at `
+    (`I work at google.com`) needs a written-out dot too, or a mail provider's domain."""
+    at = match.group("at")
+    if at == "@":
         return bool(_SPELLED_DOT.search(match.group("domain")))
+    if any(bracket in at for bracket in "[({<"):
+        return True
     return bool(_SPELLED_DOT.search(match.group("domain"))
                 or _PROVIDER.match(match.group("domain")))
 
