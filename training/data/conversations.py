@@ -89,7 +89,7 @@ class Example:
         return [turn.as_chat_message() for turn in self.turns]
 
     def encoded_messages(self) -> str:
-        return "[" + ",".join(turn.encoded() for turn in self.turns) + "]"
+        return "[" + ",".join([turn.encoded() for turn in self.turns]) + "]"
 
 
 @dataclass

@@ -61,20 +61,23 @@ class ExampleWriter:
         self.sizes: Counter[str] = Counter()  # conversation -> examples
         self.duplicates = 0
         self.written = 0
+        self._conversation = ("", '""')  # the last conversation id, and as JSON
 
     def add(self, example: Example) -> bool:
         """Keep `example` unless an identical one (same context and target) was kept."""
-        body = example.encoded_messages()
-        # Python's own 64-bit string hash: as collision-safe as an 8-byte digest, and it
-        # needs no encoding; only this run compares the values, so its per-process seed is
-        # harmless.
-        digest = hash(body)
+        turns = [turn.encoded() for turn in example.turns]
+        # Python's own 64-bit hash of the turns' JSON: as collision-safe as an 8-byte digest;
+        # each turn's string caches its hash, so a turn in eight examples is hashed once.
+        # Only this run compares the values, so the per-process seed is harmless.
+        digest = hash(tuple(turns))
         if digest in self._seen:
             self.duplicates += 1
             return False
         self._seen.add(digest)
-        conversation = _json_string(example.conversation)
-        self._handle.write(f'{{"messages":{body},"conversation":{conversation}}}\n')
+        if example.conversation != self._conversation[0]:  # examples come by conversation
+            self._conversation = (example.conversation, _json_string(example.conversation))
+        body = ",".join(turns)
+        self._handle.write(f'{{"messages":[{body}],"conversation":{self._conversation[1]}}}\n')
         self.sizes[example.conversation] += 1
         self.written += 1
         return True
@@ -85,12 +88,13 @@ class ExampleWriter:
         val = choose_val_conversations(self.sizes, val_share, seed)
         counts = SplitCounts(val_conversations=len(val),
                              train_conversations=len(self.sizes) - len(val))
+        # Compared as `add` wrote them (JSON strings), so no line needs decoding.
+        val_written = {_json_string(conversation) for conversation in val}
         with (self.scratch.open(encoding="utf-8") as examples,
               (self.out_dir / "train.jsonl").open("w", encoding="utf-8") as train,
               (self.out_dir / "val.jsonl").open("w", encoding="utf-8") as held_out):
             for line in examples:
-                conversation = _conversation_of(line) if val else None
-                if conversation in val:
+                if val_written and _conversation_of(line) in val_written:
                     held_out.write(line)
                     counts.val_examples += 1
                 else:
@@ -105,9 +109,8 @@ class ExampleWriter:
 
 
 def _conversation_of(line: str) -> str:
-    """The conversation id, which `add` writes last on each line: no need to parse it all."""
-    tail = line[line.rindex(',"conversation":') + len(',"conversation":'):].rstrip()
-    return json.loads(tail[:-1])
+    """The conversation id as JSON, which `add` writes last on each line: `"<id>"`."""
+    return line[line.rindex(',"conversation":') + len(',"conversation":'):].rstrip()[:-1]
 
 
 def write_stats(out_dir: Path, stats: dict) -> None:

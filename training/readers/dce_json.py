@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,12 +19,12 @@ import ijson
 from training.data.messages import Message, MessageKind
 from training.errors import ExportError
 from training.readers.base import (
-    CountingReader,
     ReadReport,
     parse_iso_timestamp,
     repair_text,
     split_discriminator,
 )
+from training.readers.json_guard import DepthGuard, open_json
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,6 @@ FORMAT = "dce-json"
 _TALK_TYPES = {"Default", "Reply", "ChatInputCommand", "ContextMenuCommand"}
 _HEADER_KEYS = {"guild", "channel"}
 _ZERO = timedelta(0)
-# DiscordChatExporter nests six or seven levels (messages > message > embed > fields > field);
-# anything far deeper is a damaged or crafted file, and ijson's cost grows with the square
-# of the depth (50,000 levels: half a minute for 100 KB), so it is refused instead.
-MAX_DEPTH = 64
 
 
 def looks_like(head: str) -> bool:
@@ -50,9 +47,9 @@ def read_header(path: Path) -> dict:
     header: dict = {}
     builder: ijson.ObjectBuilder | None = None
     key = None
-    with open_json(path) as raw:
+    with open_json(path) as raw, closing(DepthGuard(raw, path)) as guarded:
         try:
-            for prefix, event, value in ijson.parse(_DepthGuard(raw, path)):
+            for prefix, event, value in ijson.parse(guarded):
                 if builder is not None:
                     if prefix == key and event in ("end_map", "end_array"):
                         header[key] = builder.value
@@ -75,64 +72,6 @@ def read_header(path: Path) -> dict:
                 fix="Re-export the channel with DiscordChatExporter (--format Json).",
             ) from error
     return header
-
-
-def open_json(path: Path):
-    """The file in binary, past a UTF-8 byte order mark if it has one (Windows editors
-    write one; the JSON after it is fine, but the parser would call the mark invalid)."""
-    raw = path.open("rb")
-    if raw.read(3) != b"\xef\xbb\xbf":
-        raw.seek(0)
-    return raw
-
-
-class _DepthGuard(CountingReader):
-    """Counts bytes (for error messages) and refuses JSON nested deeper than MAX_DEPTH.
-
-    The check is cheap where it can be: a chunk in which brackets are an eighth of the bytes
-    or more (DCE JSON has about one in fifty) is the only sign of deep nesting a byte count
-    gives, and only then is the file's true depth measured, up to that point, with ijson's
-    event parser, which is linear in the depth. A message full of typed brackets can trip
-    the sign; the measurement then clears it.
-    """
-
-    def __init__(self, raw, path: Path):
-        super().__init__(raw)
-        self._path = path
-        self._measured_to = 0
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = super().read(size)
-        if (self.position > self._measured_to
-                and (chunk.count(b"[") + chunk.count(b"{")) * 8 >= len(chunk) > 0):
-            self._measured_to = _measure_depth(self._path, self.position)
-        return chunk
-
-
-def _measure_depth(path: Path, until: int) -> int:
-    """Raise if the JSON nests deeper than MAX_DEPTH before byte `until`; return how far
-    it was measured."""
-    depth = 0
-    with open_json(path) as raw:
-        counting = CountingReader(raw)
-        try:
-            for event, _ in ijson.basic_parse(counting):
-                if event in ("start_map", "start_array"):
-                    depth += 1
-                    if depth > MAX_DEPTH:
-                        raise ExportError(
-                            f"the JSON is nested more than {MAX_DEPTH} levels deep (near byte "
-                            f"{counting.position}); DiscordChatExporter never writes that",
-                            where=str(path),
-                            fix="The file is damaged or was altered: re-export the channel.",
-                        )
-                elif event in ("end_map", "end_array"):
-                    depth -= 1
-                if counting.position > until:
-                    break
-        except ijson.JSONError:
-            pass  # the main parse reports a broken file, with its place
-    return counting.position
 
 
 def _wrong_shape(path: Path, what: str) -> ExportError:
@@ -161,8 +100,7 @@ def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[M
                   else repair_text(_text(guild.get("name")) or "") or None)
 
     last_id = None
-    with open_json(path) as raw:
-        counting = _DepthGuard(raw, path)
+    with open_json(path) as raw, closing(DepthGuard(raw, path)) as counting:
         items = ijson.items(counting, "messages.item", use_float=True)
         while True:
             try:

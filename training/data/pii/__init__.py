@@ -35,6 +35,7 @@ _RARE = re.compile(r"[@/=_0-9-]")
 # The least any number kind has: three digits close together (`10 dot 0 dot 0 dot 1`).
 _THREE_DIGITS = re.compile(r"\d\D{0,5}\d\D{0,5}\d")
 _LONG_RUN_HINT = re.compile(r"\S{20}")
+_BRACKETED_AT = re.compile(r"[\[({<]\s*at\s*[\])}>]")
 # Tags already in the text (a masked text masked again) are left as they are.
 _TAG = re.compile(r"\[(?:" + "|".join(KINDS) + r")\]")
 _SECRET_NAMES = ("pass", "pw", "key", "secret", "token", "auth", "pin")
@@ -46,19 +47,23 @@ def might_hold_pii(text: str) -> bool:
     Written as plain `in` tests on purpose: each is a C-level scan, and this runs once per
     turn of the export.
     """
-    if _RARE.search(text) is not None:
-        if "@" in text or "/" in text or "=" in text or "_" in text:
+    rare = _RARE.search(text)
+    if rare is not None:
+        if "@" in text or "/" in text or "=" in text or "_" in text or "-----BEGIN" in text:
             return True
         # Only digits or dashes: a lone `:3`, `5 min` or `well-known` holds no number and
-        # no key that any kind needs.
-        if _THREE_DIGITS.search(text) or (len(text) >= 20 and _LONG_RUN_HINT.search(text)):
+        # no key that any kind needs. Both looks start at the first of them (a key without
+        # one is no key the rules know, and 20 characters back reaches into any that has).
+        first = rare.start()
+        if (_THREE_DIGITS.search(text, first)
+                or (len(text) >= 20 and _LONG_RUN_HINT.search(text, max(0, first - 19)))):
             return True
+    # The written-out kinds: an `at` (`alice at example dot com`, `alice[at]example.com`),
+    # a password, a JWT, a secret's name before a value.
     lower = text.lower()
-    # The written-out kinds: an `at` (`alice at example dot com`, `[at]`), a password, a key
-    # block, a JWT, a secret's name before a value.
-    return (" at " in lower or "at]" in lower or "at)" in lower or "at}" in lower
-            or "at>" in lower or "pass" in lower or "pw" in lower or "-----begin" in lower
-            or "eyj" in lower
+    return (" at " in lower or "pass" in lower or "pw" in lower or "eyJ" in text
+            or (("[" in text or "(" in text or "{" in text or "<" in text)
+                and _BRACKETED_AT.search(lower) is not None)
             or ((":" in text or " is " in lower or " was " in lower)
                 and ("key" in lower or "secret" in lower or "token" in lower
                      or "auth" in lower or "pin" in lower)))
@@ -74,7 +79,7 @@ class PiiMasker:
     def mask(self, text: str) -> str:
         if not text:
             return text
-        view = normalized(text)
+        view = text if text.isascii() else normalized(text)
         if not might_hold_pii(view):
             return text
         spans = self._find(view)
@@ -130,8 +135,9 @@ class PiiMasker:
             found.fence(start, end)
         if any(name in lower for name in _SECRET_NAMES):
             for match in patterns.ASSIGNED_SECRET.finditer(text):
-                if patterns.assigned_value_is_secret(match):
-                    found.add(*match.span("value"), "secret")
+                span = patterns.assigned_secret(match)
+                if span:
+                    found.add(*span, "secret")
         if long_run:
             found.add_all(patterns.LONG_RUN, text, "secret", patterns.looks_random)
         if not _THREE_DIGITS.search(text):

@@ -174,11 +174,26 @@ def is_spelled_email(match: re.Match) -> bool:
                 or _PROVIDER.match(match.group("domain")))
 
 
-def assigned_value_is_secret(match: re.Match) -> bool:
-    value = match.group("value")
-    if value.isalpha():
+# What ends a sentence after a value, rather than belonging to it: left out of the mask.
+# `!`, `?`, `*` and `~` are masked with the value (passwords end in them), but do not
+# make a word a secret (`my pin is down!` is prose).
+_AFTER_VALUE = ".,;:)]}'\""
+_MAYBE_PART_OF_IT = "!?*~"
+
+
+def assigned_secret(match: re.Match) -> tuple[int, int] | None:
+    """The span of the value after a secret's name, if it is one."""
+    value = match.group("value").rstrip(_AFTER_VALUE)
+    judged = value.rstrip(_MAYBE_PART_OF_IT + _AFTER_VALUE)
+    if len(judged) < 4:
+        return None
+    if judged.isalpha():
         # `token: banana` is a word; `password: hunter` after a colon is a password.
-        name = match.group("name").lower()
-        return name in _PASSWORD_NAMES and ("is" not in match.group("sep")
-                                            and "was" not in match.group("sep"))
-    return any(c.isdigit() for c in value) or not value.isalnum()
+        separator = match.group("sep")
+        if (match.group("name").lower() not in _PASSWORD_NAMES
+                or "is" in separator or "was" in separator):
+            return None
+    elif not any(c.isdigit() for c in judged) and judged.isalnum():
+        return None
+    start = match.start("value")
+    return start, start + len(value)
