@@ -131,6 +131,8 @@ class ConversationBuilder:
         self.counts = BuildCounts()
         self._channels: dict[str, _Channel] = {}
         self._zero = timedelta(0)
+        # Read once per message: plain attributes rather than self.options.<name>.
+        self._merge_window, self._gap = self.options.merge_window, self.options.gap
 
     def add(self, channel_id: str, message_id: str, speaker_id: str, name: str,
             is_persona: bool, timestamp: datetime, text: str,
@@ -147,13 +149,13 @@ class ConversationBuilder:
         example = None
         if turn is not None:
             silence = timestamp - turn.end
-            if turn.speaker_id == speaker_id and self._zero <= silence <= self.options.merge_window:
+            if turn.speaker_id == speaker_id and self._zero <= silence <= self._merge_window:
                 turn.texts.append(text)
                 turn.end = timestamp
                 state.index(message_id, turn)
                 return None
             example = self._close(state)
-        if turn is None or silence > self.options.gap or silence < self._zero:
+        if turn is None or silence > self._gap or silence < self._zero:
             # Silence (or a jump back in time from a second, overlapping file) starts anew.
             state.conversation = f"{channel_id}:{message_id}"
             state.history.clear()

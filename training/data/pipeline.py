@@ -120,6 +120,13 @@ class _People:
                 shown[author.name] += author.messages
         return speaker_label(shown.most_common(1)[0][0]) if shown else first
 
+    def kept_messages(self) -> Counter:
+        """persona_messages and other_messages: the kept messages of each side."""
+        counts: Counter[str] = Counter(persona_messages=0, other_messages=0)
+        for author in self._authors.values():
+            counts["persona_messages" if author.is_persona else "other_messages"] += author.messages
+        return counts
+
     @property
     def activity(self) -> Counter:
         """author id -> kept messages."""
@@ -178,13 +185,15 @@ def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
                 if (author.messages == 0 or message.mention_names
                         or message.channel_id not in cleaner.channel_names):
                     cleaner.learn(message)
-                text = cleaner.readable(message.content, message.mention_names)
+                content = message.content
+                # most messages are one plain line: the fast case of `readable`, inline
+                text = (content.strip() if content.isprintable() and "<" not in content
+                        else cleaner.readable(content, message.mention_names))
                 if not text:
                     text, reason = _without_text(message, is_persona, options.attachments)
                     if reason:
                         dropped[reason] += 1
                         continue
-                counts["persona_messages" if is_persona else "other_messages"] += 1
                 author.messages += 1
                 example = builder.add(message.channel_id, message.id, message.author_id,
                                       author.label, is_persona, message.timestamp, text,
@@ -192,6 +201,8 @@ def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
                 if example is not None:
                     writer.add(example)
             dropped.update(report.dropped)  # what the reader could not use (malformed)
+        # Counted from the authors once, not per message (this loop is the hot one).
+        counts = people.kept_messages()
         for example in builder.finish():
             writer.add(example)
     except BaseException:

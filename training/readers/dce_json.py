@@ -34,6 +34,7 @@ FORMAT = "dce-json"
 _TALK_TYPES = {"Default", "Reply", "ChatInputCommand", "ContextMenuCommand"}
 _HEADER_KEYS = {"guild", "channel"}
 _ZERO = timedelta(0)
+_from_iso = datetime.fromisoformat
 
 
 def looks_like(head: str) -> bool:
@@ -181,9 +182,12 @@ def _to_message(item: dict, channel_id, channel_name, guild_name, path,
             raise TypeError("the careful path says what is wrong with the id")
         author_id, shown, aliases = _author_names(
             author.get("id"), author.get("name"), author.get("nickname"), author.get("globalName"))
+        stamp = item["timestamp"]
         return Message(
             message_id, channel_id, channel_name, guild_name, author_id, shown, aliases,
-            author["isBot"] is True, _utc(item["timestamp"]),
+            author["isBot"] is True,
+            # DCE writes UTC as `+00:00`, which fromisoformat turns into timezone.utc itself
+            _from_iso(stamp) if stamp.endswith("+00:00") else _utc(stamp),
             content if content.isascii() else repair_text(content),
             None, len(item["attachments"]) if type(item["attachments"]) is list else 0,
         )
