@@ -1,8 +1,10 @@
 """`catgpt-train`: prepare / train / eval / run.
 
 Each subcommand lives in its own module under training/commands/ and exposes
-`add_arguments(parser)` and `main(args) -> int`. `run` composes the other three by
-adding all their arguments to one parser and calling their `main`s in turn.
+`add_arguments(parser)` and `main(args) -> int`. Their options are the fields of the
+dataclasses the library takes (PrepareOptions, TrainArgs, EvalOptions; training/options.py
+makes the flags), so `run` is the three dataclasses' options in one parser, and the three
+steps' library calls in turn.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""Output folders must stay clear of the inputs they are made from.
+"""Output folders: kept clear of the inputs they are made from, and written whole or not at all.
+
+Every command builds its output in a hidden folder beside --out and renames it into place at
+the end (`move_into_place`), so a failure leaves the old output (if any) untouched and no
+half-written folder where the user or the bot looks: `prepare` and `run`'s dataset in a
+`scratch_folder` that is always removed, `train` in its `staging_folder`, which stays after a
+failure so --resume can pick its checkpoints up again.
 
 `--overwrite` replaces the --out folder as a whole, so an --out that is an input (or holds one,
 or sits inside one) would delete the user's exports or dataset once the new output is ready.
@@ -7,7 +13,11 @@ or sits inside one) would delete the user's exports or dataset once the new outp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from training.errors import OutputExistsError
@@ -35,3 +45,42 @@ def check_separate(out: Path | str, inputs: Iterable[Path | str]) -> None:
             f"the output folder {relation} {given}", where=str(out),
             fix="Choose a separate --out folder",
         )  # fmt: skip
+
+
+def staging_folder(out: Path) -> Path:
+    """Where `train` builds `out`: a hidden sibling that outlives a failed run (--resume)."""
+    return out.parent / f".{out.name}.partial"
+
+
+@contextmanager
+def scratch_folder(out: Path, label: str = "") -> Iterator[Path]:
+    """A new hidden folder beside `out`, removed when the block ends, however it ends.
+
+    Beside, so that moving it into place is a rename on one filesystem, never a copy.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.{label}", dir=out.parent))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def move_into_place(new: Path, out: Path) -> None:
+    """Rename the finished folder `new` to `out`, replacing an existing `out` only now.
+
+    The old `out` is set aside first and deleted once `new` stands in its place; if that
+    rename fails, the old one is put back.
+    """
+    if not out.exists():
+        os.replace(new, out)
+        return
+    old = new.with_name(new.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)  # left by a crash between the two renames
+    os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except OSError:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -6,22 +6,26 @@ people, channels and conversations, never by the number of messages.
 
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import phonenumbers
 from tqdm import tqdm
 
 from catgpt.labels import speaker_label
 from training.data.cleaning import CleaningOptions, TextCleaner
-from training.data.conversations import ConversationBuilder, TurnOptions
+from training.data.conversations import ExampleBuilder, TurnOptions
 from training.data.dataset import ExampleWriter, write_stats
-from training.errors import DatasetError
 from training.data.messages import Message, MessageKind
+from training.errors import DatasetError
+from training.options import from_args, option
 from training.readers import Source, data_package, find_sources, peek_channel_ids, read_source
 from training.readers.base import ReadReport
 
@@ -33,19 +37,48 @@ _SYSTEM = MessageKind.SYSTEM
 
 @dataclass
 class PrepareOptions:
-    exports: list[Path]
-    personas: list[str]
-    exclude_authors: list[str] = field(default_factory=list)
-    include_bots: bool = False
-    keep_pii: bool = False
-    phone_region: str = "US"
-    attachments: str = "placeholder"  # what others' attachment-only messages become
-    merge_window_s: float = 300
-    gap_s: float = 3600
-    context_turns: int = 8
-    val_share: float = 0.1
-    salvage: bool = False
-    progress: bool = False
+    """What `prepare` (and the first step of `run`) takes; recorded in stats.json."""
+
+    option_group: ClassVar[str] = "cleaning and examples (defaults justified in docs/data.md)"
+
+    exports: list[Path] = option(positional=True, nargs="+", metavar="EXPORT",
+                                 help="export files or folders (formats are detected from content)")
+    personas: list[str] = option(
+        flag="--persona", action="append", metavar="NAME", main=True,
+        help="the person to imitate: username, nickname, display name or id (case-insensitive); "
+        "repeat for names they have had. The first one labels the persona's turns")
+    exclude_authors: list[str] = option(
+        default_factory=list, flag="--exclude-author", action="append", metavar="NAME",
+        help="leave this person's messages out entirely (repeatable)")
+    include_bots: bool = option(
+        False, help="keep bot messages as ordinary speakers (default: dropped)")
+    keep_pii: bool = option(
+        False, help="do not mask e-mails, phone numbers, IPs, invites, tokens, cards")
+    phone_region: str = option(
+        "US", metavar="CC",
+        help="country for reading phone numbers written without +code (default: {default})")
+    attachments: str = option(
+        "placeholder", choices=ATTACHMENT_POLICIES,
+        help="others' attachment-only messages: a placeholder in context or dropped "
+        "(default: {default}); the persona's are always dropped")
+    merge_window_s: float = option(
+        300.0, flag="--merge-window", unit=60, metavar="MINUTES",
+        help="join a speaker's consecutive messages this close into one turn (default: {default})")
+    gap_s: float = option(3600.0, flag="--gap", unit=60, metavar="MINUTES",
+                          help="silence that starts a new conversation (default: {default})")
+    context_turns: int = option(
+        8, metavar="N", help="turns of context before each persona turn (default: {default})")
+    val_share: float = option(
+        0.1, metavar="SHARE",
+        help="share of examples held out for validation, by whole conversation "
+        "(default: {default})")
+    salvage: bool = option(
+        False, help="keep the messages read from a truncated export instead of stopping with an "
+        "error")
+    progress: bool = False  # a progress bar per file (when stderr is a terminal)
+    # 42, as in train and run, so `prepare` alone and `run` give the same split.
+    seed: int = option(42, metavar="N", main=True,
+                       help="seed for the train/val split (default: {default})")
 
     def __post_init__(self):
         if not self.personas or not any(p.strip() for p in self.personas):
@@ -135,7 +168,17 @@ class _People:
         )
 
 
-def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
+def prepare_from_args(args: argparse.Namespace, out_dir: Path, **given) -> dict:
+    """Write the dataset into `out_dir` (created if missing) and return its stats.
+
+    args: parsed by a parser `add_options(parser, PrepareOptions)` built; `given` overrides them.
+    """
+    options = from_args(PrepareOptions, args, progress=sys.stderr.isatty(), **given)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return run_prepare(options, out_dir)
+
+
+def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     """Write the dataset folder into `out_dir` (which exists and is empty); return stats."""
     sources = find_sources(options.exports)
     # The package's messages are also in any DCE export of the same channel; read exports
@@ -144,7 +187,7 @@ def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
     shared_channels = _channels_in_several_sources(sources)
     people = _People(options)
     cleaner = TextCleaner(CleaningOptions(options.keep_pii, options.phone_region))
-    builder = ConversationBuilder(TurnOptions(
+    builder = ExampleBuilder(TurnOptions(
         merge_window=timedelta(seconds=options.merge_window_s),
         gap=timedelta(seconds=options.gap_s), context_turns=options.context_turns))
     writer = ExampleWriter(out_dir)
@@ -190,7 +233,7 @@ def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
         writer.abandon()
         raise
     _check_usable(options, people, sources, counts, writer)
-    split = writer.finish(options.val_share, seed)
+    split = writer.finish(options.val_share, options.seed)
     stats = {
         "persona": {"name": people.persona_name(options.personas),
                     "aliases": sorted(people.persona_aliases | set(options.personas))},
@@ -209,7 +252,7 @@ def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
         **asdict(split),
         "pii_masked": {kind: cleaner.pii_counts[kind] for kind in sorted(cleaner.pii_counts)},
         "salvaged": sum(r.salvaged for r in reports),
-        "options": _options_record(options, seed),
+        "options": _options_record(options),
     }
     write_stats(out_dir, stats)
     return stats
@@ -289,9 +332,8 @@ def _progress(messages: Iterator[Message], source: Source, enabled: bool) -> Ite
     return tqdm(messages, desc=source.path.name, unit=" msg", leave=False)
 
 
-def _options_record(options: PrepareOptions, seed: int) -> dict:
+def _options_record(options: PrepareOptions) -> dict:
     record = asdict(options)
     record["exports"] = [str(path) for path in options.exports]
     record.pop("progress")
-    record["seed"] = seed
     return record

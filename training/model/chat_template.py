@@ -13,7 +13,9 @@ Text that spells a special token (a user typing `<|endoftext|>`) must stay text:
 breaks it with a zero-width space before the tokenizer can read it as the control token. Speaker
 names get the same escapes: a user named `<|endoftext|>mochi` would otherwise end the turn with a
 real eos and open what reads as a persona turn.
-Training and the bot both call `tokenizer.apply_chat_template`; no other code writes prompts.
+Training, eval and the bot all write prompts with `tokenizer.apply_chat_template`. Only for a
+foreign model folder whose template ignores `name` (ChatML, Llama) does the bot (bot/generator.py)
+write the `name: ` prefix into the message text itself; with this template it never needs to.
 """
 
 from __future__ import annotations

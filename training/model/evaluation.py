@@ -102,21 +102,19 @@ def sample_replies(
     for i in range(0, len(examples), batch_size):
         chunk = [split_target(e) for e in examples[i : i + batch_size]]
         prompts = [
+            # The last `keep` tokens, cut anywhere: unlike training (features.left_cut, which
+            # cuts at a turn boundary where it can), the prompt may open mid-turn.
             tokenizer.apply_chat_template(
                 context, add_generation_prompt=True, tokenize=True, return_dict=False
-            )[-keep:]  # cut from the left, as training does
+            )[-keep:]
             for context, _ in chunk
         ]
-        width = max(len(p) for p in prompts)
         # Left padding: every prompt ends at the same column, where generation starts. (B, T)
-        input_ids = torch.full((len(prompts), width), tokenizer.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros_like(input_ids)
-        for row, prompt in enumerate(prompts):
-            input_ids[row, width - len(prompt) :] = torch.tensor(prompt)
-            attention_mask[row, width - len(prompt) :] = 1
+        batch = tokenizer.pad({"input_ids": prompts}, padding_side="left", return_tensors="pt")
+        width = batch["input_ids"].shape[1]
         output = model.generate(
-            input_ids=input_ids.to(device),
-            attention_mask=attention_mask.to(device),
+            input_ids=batch["input_ids"].to(device),
+            attention_mask=batch["attention_mask"].to(device),
             generation_config=config,
         )
         for (context, reference), row in zip(chunk, output[:, width:].tolist(), strict=True):

@@ -8,18 +8,19 @@
     training_log.jsonl                 loss / val loss per logging step and epoch
     train.log                          the run's log lines
 
-A run writes into a hidden sibling `.<name>.partial/` and renames it into place at the very end,
-so an interrupted or failed run never leaves a half-written model where the bot looks, and an
-existing folder is only replaced (with --overwrite) by a finished one. `--resume` picks the
-partial folder's checkpoints up again.
+A run writes into a hidden sibling `.<name>.partial/` and renames it into place at the very end
+(training/outputs.py), so an interrupted or failed run never leaves a half-written model where
+the bot looks, and an existing folder is only replaced (with --overwrite) by a finished one.
+`--resume` picks the partial folder's checkpoints up again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
+
+from huggingface_hub import ModelCard, ModelCardData
 
 from training.errors import ModelError, OutputExistsError
 
@@ -46,10 +47,6 @@ GENERATION_DEFAULTS = {
 }
 
 
-def partial_dir(out: Path) -> Path:
-    return out.parent / f".{out.name}.partial"
-
-
 def check_output(out: Path, overwrite: bool) -> None:
     """Refuse an existing output folder before any work is done (nothing gets overwritten)."""
     if out.exists() and not overwrite:
@@ -60,18 +57,6 @@ def check_output(out: Path, overwrite: bool) -> None:
         )
     if out.exists() and not out.is_dir():
         raise OutputExistsError("the output path is a file, not a folder", where=str(out))
-
-
-def finalize(staging: Path, out: Path) -> None:
-    """Move the finished staging folder into place, replacing `out` only now."""
-    if out.exists():
-        trash = out.parent / f".{out.name}.old"
-        shutil.rmtree(trash, ignore_errors=True)
-        out.rename(trash)
-        staging.rename(out)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        staging.rename(out)
 
 
 def generation_config(tokenizer, **overrides):
@@ -120,9 +105,14 @@ def write_log(folder: Path, log_history: list[dict]) -> None:
 
 
 def write_model_card(folder: Path, card: dict) -> None:
-    """README.md: what this folder is, how it was made, how to use it, and its figures."""
+    """README.md: what this folder is, how it was made, how to use it, and its figures.
+
+    Its YAML header is the Hub's model card metadata; `base_model` only for a hub base (a
+    local path or the offline `tiny` / `smollm2` names would point the Hub nowhere).
+    """
     persona = card.get("persona", {}).get("name", "assistant")
-    base = card.get("base", {}).get("name", "?")
+    base_info = card.get("base") or {}
+    base = base_info.get("name", "?")
     training = card.get("training", {})
     evaluation = card.get("evaluation") or {}
     best = training.get("best_val_loss")
@@ -166,4 +156,11 @@ def write_model_card(folder: Path, card: dict) -> None:
             "`dataset/` holds the prepared messages this model was trained on (other people's",
             "words included). Delete it before sharing this folder; the model does not need it.",
         ]
-    (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    metadata = ModelCardData(
+        base_model=base if base_info.get("kind") == "hub" else None,
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        tags=["catgpt", "discord", "persona"],
+    )
+    text = "\n".join(lines) + "\n"
+    ModelCard(f"---\n{metadata.to_yaml()}\n---\n\n{text}").save(folder / "README.md")

@@ -14,7 +14,7 @@ import math
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -26,64 +26,21 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
+from transformers.trainer_utils import get_last_checkpoint
 
 from catgpt.runtime import context_window, pick_device
-from training.errors import CatGPTError, ModelError
+from training.errors import ModelError
 from training.model import model_folder
+from training.model.arguments import TrainArgs
 from training.model.bases import load_base
 from training.model.callbacks import TIED_HEAD_NOTICE, StepReport, TimeBudget, ValReport
 from training.model.chat_template import install_chat_template
 from training.model.collate import PadCollator
 from training.model.features import encode_split, load_dataset
 from training.model.sparse_head import sparse_head_loss, supports_sparse_head
-from training.outputs import check_separate
+from training.outputs import check_separate, move_into_place, staging_folder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainArgs:
-    """Everything `catgpt-train train` takes; recorded in catgpt.json."""
-
-    data: str  # dataset folder written by `prepare`
-    out: str  # model folder to write
-    base: str = "gpt2"  # hub id, local folder, `tiny` or `smollm2`
-    persona: str | None = None  # label used when stats.json names no persona
-    epochs: float = 10.0  # an upper bound: early stopping usually ends sooner
-    max_steps: int | None = None  # hard cap on optimizer steps (overrides epochs)
-    max_minutes: float | None = None  # wall-clock budget for the training steps
-    lr: float | None = None  # None: 1e-3 for tiny, 2e-4 with LoRA, else 5e-5
-    batch_size: int = 8
-    grad_accum: int = 1
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.05
-    max_length: int = 512  # tokens per example, capped by the base's context window
-    seed: int = 42
-    early_stop: bool = True
-    patience: int = 2  # epochs without a better val loss before stopping
-    lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    resume: bool = False
-    overwrite: bool = False
-
-    def __post_init__(self):
-        checks = [
-            (self.epochs > 0, "--epochs must be positive"),
-            (self.max_steps is None or self.max_steps > 0, "--max-steps must be positive"),
-            (self.max_minutes is None or self.max_minutes > 0, "--max-minutes must be positive"),
-            (self.lr is None or self.lr > 0, "--lr must be positive"),
-            (self.batch_size > 0 and self.grad_accum > 0, "--batch-size must be positive"),
-            (self.max_length >= 8, "--max-length must be at least 8 tokens"),
-            (self.patience > 0, "--patience must be positive"),
-            (self.lora_r > 0, "--lora-r must be positive"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise CatGPTError(message)
-        if self.lr is None:
-            self.lr = 1e-3 if self.base == "tiny" else 2e-4 if self.lora else 5e-5
 
 
 def precision(device: str) -> dict:
@@ -209,7 +166,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
         model = add_lora(model, args)
 
     state = PartialState()  # one process per GPU under torchrun; one here otherwise
-    staging = model_folder.partial_dir(out)
+    staging = staging_folder(out)
     resume_from = open_staging(staging, args.resume, state)
     with log_file(staging / "train.log", state.is_main_process):
         log.info(
@@ -259,7 +216,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             model_folder.write_catgpt(staging, card)
             model_folder.write_model_card(staging, card)
     if state.is_main_process:
-        model_folder.finalize(staging, out)
+        move_into_place(staging, out)
         log.info("model folder written: %s (%s)", out, card["training"]["stop_reason"])
     state.wait_for_everyone()
     return card
@@ -294,14 +251,10 @@ def describe_run(args, dataset, base_info, persona, trainer, seconds, bundle_dat
 
 def open_staging(staging: Path, resume: bool, state) -> str | None:
     """Make the staging folder; returns the checkpoint to resume from, if any."""
-    resume_from = None
-    if resume:
-        found = sorted(
-            (staging / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])
-        )
-        resume_from = str(found[-1]) if found else None
-        if not resume_from:
-            log.warning("--resume: no checkpoint under %s; starting from the base", staging)
+    checkpoints = staging / "checkpoints"
+    resume_from = get_last_checkpoint(checkpoints) if resume and checkpoints.is_dir() else None
+    if resume and not resume_from:
+        log.warning("--resume: no checkpoint under %s; starting from the base", staging)
     if state.is_main_process and not resume_from:
         shutil.rmtree(staging, ignore_errors=True)  # a leftover of an abandoned run
     state.wait_for_everyone()
