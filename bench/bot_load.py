@@ -11,7 +11,7 @@ downloaded here, so the folder uses SmolLM2's byte-level BPE (49,152 tokens, rea
 the fly (smaller vocabulary, so a little faster per token). Generation is greedy and capped at
 `--max-new-tokens` (32): random weights never say eos, so every reply costs exactly that.
 
-What runs: the real CatGPTBot with its Mentions cog, conversation builder, sanitiser and engine;
+What runs: the real CatGPTBot with its Mentions cog, mention context, sanitiser and engine;
 dpytest stands in for Discord (gateway events in, HTTP calls out), so only Discord is fake.
 Each request is a mention in its own channel, after a few lines of chatter there (context).
 The baseline swaps only the engine for "one run_in_executor(generate) per request in the
@@ -117,6 +117,7 @@ class NaiveEngine:
         self.generator = generator
         self.persona = generator.persona
         self.aliases = tuple(generator.aliases)
+        self.persona_names = (self.persona, *self.aliases)
 
     async def reply(self, messages) -> str:
         loop = asyncio.get_running_loop()

@@ -10,12 +10,12 @@ from collections.abc import Callable
 import discord
 from discord.ext import commands
 
-from bot.cogs import NOTICES
+from bot.cogs import NO_MENTIONS, NOTICES
 from bot.cogs.admin import Admin
 from bot.cogs.errors import ErrorHandler
 from bot.cogs.mentions import Mentions
 from bot.cogs.slash import Slash
-from bot.conversation import ConversationBuilder
+from bot.conversation import MentionContext
 from bot.cooldown import UserCooldown
 from bot.engine import Engine
 from bot.inflight import InFlight
@@ -48,8 +48,8 @@ class CatGPTBot(commands.Bot):
             # A mention prefix works without the message-content intent; only `sync` uses it.
             command_prefix=commands.when_mentioned,
             help_command=None,
-            # Belt and braces: every send also passes AllowedMentions.none() itself.
-            allowed_mentions=discord.AllowedMentions.none(),
+            # Belt and braces: every send also passes NO_MENTIONS itself.
+            allowed_mentions=NO_MENTIONS,
             owner_id=settings.owner_id,
             **options,
         )
@@ -65,33 +65,22 @@ class CatGPTBot(commands.Bot):
             # Loading weights takes seconds. This runs after the HTTP login and before the
             # gateway connects; a thread keeps the event loop free meanwhile (signals).
             self.engine = await asyncio.to_thread(self._load_engine)
-        cooldown = UserCooldown(self.settings.cooldown)
-        conversations = ConversationBuilder(
+        # One cooldown and one in-flight tracker for both ways of talking to the persona.
+        chat = dict(
+            engine=self.engine,
+            settings=self.settings,
+            cooldown=UserCooldown(self.settings.cooldown),
+            inflight=self.inflight,
+        )
+        mention_context = MentionContext(
             persona=self.engine.persona,
             aliases=self.engine.aliases,
             history=self.settings.history,
             skip_texts=NOTICES,
         )
         await self.add_cog(ErrorHandler(self))
-        await self.add_cog(
-            Mentions(
-                self,
-                engine=self.engine,
-                settings=self.settings,
-                cooldown=cooldown,
-                conversations=conversations,
-                inflight=self.inflight,
-            )
-        )
-        await self.add_cog(
-            Slash(
-                self,
-                engine=self.engine,
-                settings=self.settings,
-                cooldown=cooldown,
-                inflight=self.inflight,
-            )
-        )
+        await self.add_cog(Mentions(self, mention_context=mention_context, **chat))
+        await self.add_cog(Slash(self, **chat))
         await self.add_cog(Admin(self))
         if self.settings.dev_guild is not None:
             guild = discord.Object(self.settings.dev_guild)

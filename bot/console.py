@@ -37,7 +37,7 @@ def chat_lines(
 ) -> int:
     """Answer each line; returns the number of replies. `echo` writes the user's line too."""
     persona = engine.persona
-    names = [persona, *engine.aliases]
+    names = engine.persona_names
     # `--name mochi` (the real person trying their bot) must not read as the persona's turns.
     label = speaker_label(name, names)
     turns: list[dict] = []

@@ -26,7 +26,9 @@ MAX_CHAIN = 10
 
 
 @dataclass(frozen=True)
-class Turn:
+class SeenMessage:
+    """A channel message the bot remembers, as the model will read it."""
+
     id: int
     name: str
     content: str
@@ -34,14 +36,14 @@ class Turn:
     reply_to: int | None = None
 
 
-def to_chat(turns: list[Turn]) -> list[dict]:
-    """Contract 2's shape: the persona is `assistant`, everyone else `user` with a `name`."""
+def to_chat(messages: list[SeenMessage]) -> list[dict]:
+    """The dataset's shape (contract 3): the persona is `assistant`, the others `user` + `name`."""
     chat = []
-    for turn in turns:
-        if turn.is_persona:
-            chat.append({"role": "assistant", "content": turn.content})
+    for seen in messages:
+        if seen.is_persona:
+            chat.append({"role": "assistant", "content": seen.content})
         else:
-            chat.append({"role": "user", "name": turn.name, "content": turn.content})
+            chat.append({"role": "user", "name": seen.name, "content": seen.content})
     return chat
 
 
@@ -65,47 +67,50 @@ def _literal(text: str):
 
 
 class ChannelMemory:
-    """The last `per_channel` turns of the `max_channels` most recently active channels."""
+    """The last `per_channel` messages of the `max_channels` most recently active channels."""
 
     def __init__(self, per_channel: int = 50, max_channels: int = 1000):
         self.per_channel = per_channel
         self.max_channels = max_channels
-        self._channels: OrderedDict[int, OrderedDict[int, Turn]] = OrderedDict()
+        self._channels: OrderedDict[int, OrderedDict[int, SeenMessage]] = OrderedDict()
 
     def __contains__(self, channel_id: int) -> bool:
         return channel_id in self._channels
 
-    def channel(self, channel_id: int) -> OrderedDict[int, Turn]:
-        turns = self._channels.get(channel_id)
-        if turns is None:
-            turns = self._channels[channel_id] = OrderedDict()
+    def channel(self, channel_id: int) -> OrderedDict[int, SeenMessage]:
+        messages = self._channels.get(channel_id)
+        if messages is None:
+            messages = self._channels[channel_id] = OrderedDict()
             if len(self._channels) > self.max_channels:
                 self._channels.popitem(last=False)
         self._channels.move_to_end(channel_id)
-        return turns
+        return messages
 
-    def add(self, channel_id: int, turn: Turn) -> None:
-        turns = self.channel(channel_id)
-        turns[turn.id] = turn
+    def add(self, channel_id: int, seen: SeenMessage) -> None:
+        messages = self.channel(channel_id)
+        messages[seen.id] = seen
         # Gateway order is nearly but not strictly time order; ids are time-ordered snowflakes.
-        if len(turns) > 1 and next(reversed(turns)) != max(turns):
-            for key in sorted(turns):
-                turns.move_to_end(key)
-        while len(turns) > self.per_channel:
-            turns.popitem(last=False)
+        if len(messages) > 1 and next(reversed(messages)) != max(messages):
+            for key in sorted(messages):
+                messages.move_to_end(key)
+        while len(messages) > self.per_channel:
+            messages.popitem(last=False)
 
-    def get(self, channel_id: int, message_id: int) -> Turn | None:
-        turns = self._channels.get(channel_id)
-        return turns.get(message_id) if turns else None
+    def get(self, channel_id: int, message_id: int) -> SeenMessage | None:
+        messages = self._channels.get(channel_id)
+        return messages.get(message_id) if messages else None
 
-    def before(self, channel_id: int, message_id: int, limit: int) -> list[Turn]:
-        turns = self._channels.get(channel_id) or {}
-        older = [t for key, t in turns.items() if key < message_id]
+    def before(self, channel_id: int, message_id: int, limit: int) -> list[SeenMessage]:
+        messages = self._channels.get(channel_id) or {}
+        older = [t for key, t in messages.items() if key < message_id]
         return older[-limit:] if limit else []
 
 
-class ConversationBuilder:
-    """Turns a mention into chat messages; owns the channel memory. One per bot."""
+class MentionContext:
+    """The chat a mention is answered from: memory, channel history and the reply chain.
+
+    Owns the channel memory. One per bot.
+    """
 
     def __init__(
         self,
@@ -123,7 +128,8 @@ class ConversationBuilder:
         self.memory = ChannelMemory(per_channel=max(history * 2, 50))
         self._backfilled: set[int] = set()
 
-    def turn(self, message: discord.Message, me: discord.abc.User) -> Turn | None:
+    def read(self, message: discord.Message, me: discord.abc.User) -> SeenMessage | None:
+        """`message` as the model will read it; None for no text or one of the bot's notices."""
         is_persona = message.author.id == me.id
         if is_persona and message.content in self.skip_texts:
             return None
@@ -133,7 +139,7 @@ class ConversationBuilder:
         reference = message.reference
         is_reply = reference is not None and reference.type is discord.MessageReferenceType.reply
         reply_to = reference.message_id if is_reply else None
-        return Turn(message.id, self.label(message.author), text, is_persona, reply_to)
+        return SeenMessage(message.id, self.label(message.author), text, is_persona, reply_to)
 
     def label(self, author: discord.abc.User) -> str:
         """The speaker label of a person: never the persona's, even for a namesake."""
@@ -141,9 +147,9 @@ class ConversationBuilder:
 
     def observe(self, message: discord.Message, me: discord.abc.User) -> None:
         """Remember a message the gateway delivered (anyone's, the bot's own included)."""
-        turn = self.turn(message, me)
-        if turn is not None:
-            self.memory.add(message.channel.id, turn)
+        seen = self.read(message, me)
+        if seen is not None:
+            self.memory.add(message.channel.id, seen)
 
     async def _backfill(self, message: discord.Message, me: discord.abc.User) -> None:
         channel_id = message.channel.id
@@ -156,9 +162,9 @@ class ConversationBuilder:
         except discord.HTTPException as error:  # e.g. no Read Message History permission
             log.info("cannot read history of channel %s: %s", channel_id, error)
 
-    async def _chain(self, message: discord.Message, me: discord.abc.User) -> list[Turn]:
+    async def _chain(self, message: discord.Message, me: discord.abc.User) -> list[SeenMessage]:
         """The messages this one replies to, oldest first, from memory or fetched."""
-        chain: list[Turn] = []
+        chain: list[SeenMessage] = []
         channel_id = message.channel.id
         reference = message.reference
         seen = {message.id}
@@ -172,36 +178,36 @@ class ConversationBuilder:
             ):
                 break
             seen.add(parent_id)
-            turn = self.memory.get(channel_id, parent_id)
-            if turn is None:
+            seen = self.memory.get(channel_id, parent_id)
+            if seen is None:
                 parent = reference.resolved or reference.cached_message
                 if not isinstance(parent, discord.Message):
                     try:
                         parent = await message.channel.fetch_message(parent_id)
                     except discord.HTTPException:
                         break  # deleted or unreadable: the chain ends here
-                turn = self.turn(parent, me)
+                seen = self.read(parent, me)
                 reference = parent.reference
-                if turn is None:
+                if seen is None:
                     continue
             else:
                 reference = (
-                    discord.MessageReference(message_id=turn.reply_to, channel_id=channel_id)
-                    if turn.reply_to
+                    discord.MessageReference(message_id=seen.reply_to, channel_id=channel_id)
+                    if seen.reply_to
                     else None
                 )
-            chain.append(turn)
+            chain.append(seen)
         return chain[::-1]
 
     async def build(self, message: discord.Message, me: discord.abc.User) -> list[dict]:
-        """Chat messages for answering `message`: reply chain + recent turns + the message."""
+        """Chat messages for answering `message`: reply chain + recent messages + the message."""
         await self._backfill(message, me)
-        current = self.turn(message, me) or Turn(
+        current = self.read(message, me) or SeenMessage(
             message.id, self.label(message.author), f"@{self.persona}", False
         )
         recent = self.memory.before(message.channel.id, message.id, self.history)
         chain = await self._chain(message, me)
         by_id = {t.id: t for t in [*chain, *recent]}
         by_id.pop(message.id, None)
-        turns = [by_id[key] for key in sorted(by_id)]
-        return to_chat([*turns, current])
+        messages = [by_id[key] for key in sorted(by_id)]
+        return to_chat([*messages, current])

@@ -9,8 +9,9 @@ nothing from several threads racing for it. Why batches: a decoder step costs ne
 for 8 rows as for 1 on a CPU or GPU, so answering the waiting requests together multiplies
 throughput. Why bounded: under load a clear "busy" now beats an answer minutes late.
 
-No discord import; the bot and console mode both use `reply()`. The event loop is never blocked:
-`submit` only takes a lock and puts to a queue.
+No discord import. The bot awaits `reply()`; console mode, which has no event loop, waits on
+`submit()`'s future. The event loop is never blocked: `submit` only takes a lock and puts to a
+queue.
 """
 
 from __future__ import annotations
@@ -115,6 +116,11 @@ class Engine:
     @property
     def aliases(self) -> tuple[str, ...]:
         return tuple(self.generator.aliases)
+
+    @property
+    def persona_names(self) -> tuple[str, ...]:
+        """Every name the persona goes by: never a speaker label, and stripped from its replies."""
+        return (self.persona, *self.aliases)
 
     # ---- the caller's side (any thread, usually the event loop) ---------------------------
 

@@ -7,23 +7,11 @@ Discord with a short message; they never take the bot down.
 
 from __future__ import annotations
 
+from catgpt.errors import FixableError
 
-class BotError(Exception):
-    """A mistake the user can fix: `where: what. fix`."""
 
-    exit_code = 1
-
-    def __init__(self, what: str, *, where: str | None = None, fix: str | None = None):
-        self.what = what
-        self.where = where
-        self.fix = fix
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        text = f"{self.where}: {self.what}" if self.where else self.what
-        if self.fix:
-            text = f"{text.rstrip('.')}. {self.fix}"
-        return text
+class BotError(FixableError):
+    """A mistake in the bot's settings or model folder: `where: what. fix`."""
 
 
 class SettingsError(BotError):

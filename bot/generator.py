@@ -2,7 +2,7 @@
 
 Not thread-safe (a fast tokenizer must not be shared across threads): the engine calls it from
 its one worker thread only. No discord import; any Hugging Face causal LM folder with a chat
-template works, ours (DESIGN.md, contract 3) or anyone's.
+template works, ours (DESIGN.md, contract 5) or anyone's.
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ class _TurnStop(StoppingCriteria):
 
     eos already ends a turn (the template puts eos after every turn and the model learned it);
     this catches a model that skips eos and writes `alice: ...` itself.
+
+    Not transformers' StopStringCriteria (`stop_strings`): it matches exact, case-sensitive
+    strings, one list for the whole batch, with no "after whitespace" rule, leaves the label in
+    the reply, and cannot poll the engine's abort flag (checked here every token).
     """
 
     def __init__(self, tokenizer, prompt_width: int, patterns, should_stop):
@@ -247,6 +251,8 @@ class HFGenerator:
         prompts = [self.prompt_ids(c) for c in conversations]
         patterns = [turn_pattern(self.stop_names(c)) for c in conversations]
         width = max(len(p) for p in prompts)
+        # By hand, not tokenizer.pad(padding_side="left"): it pads only with the tokenizer's own
+        # pad token, and lending one (id 0 when there is no eos) would make a real token special.
         input_ids = torch.tensor([[self.pad_id] * (width - len(p)) + p for p in prompts])
         attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
         stop = _TurnStop(self.tokenizer, width, patterns, should_stop)

@@ -35,12 +35,16 @@ def strip_name_prefix(text: str, names: Iterable[str]) -> str:
 
 
 def neutralise_mentions(text: str) -> str:
+    # Not discord.utils.escape_mentions: this module stays discord-free (console, `eval`), and
+    # that one skips ids under 17 digits and @EVERYONE in capitals.
     text = _MENTION.sub(lambda m: f"<{ZWSP}{m.group(1)}>", text)
     return _MASS.sub(lambda m: f"@{ZWSP}{m.group(1)}", text)
 
 
 def split_message(text: str, limit: int = DISCORD_LIMIT, max_chunks: int = MAX_CHUNKS) -> list[str]:
     """Split at paragraph, line or word boundaries into <= `limit`-char chunks; trim the rest."""
+    # Not discord.ext.commands.Paginator: discord-free here, and it raises on a line longer than
+    # a page (a model's reply is often one long line) where this cuts at a word.
     chunks: list[str] = []
     rest = text.strip()
     while rest:

@@ -82,24 +82,16 @@ def _env_name(field_name: str) -> str:
     return "DISCORD_TOKEN" if field_name == "token" else f"CATGPT_{field_name.upper()}"
 
 
-def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+def _number(env: Mapping[str, str], name: str, default, kind: type = int):
+    """`kind(value)` of a setting, `default` when it is empty; a clear error when not a number."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        return kind(raw)
     except ValueError:
-        raise SettingsError(f"{raw!r} is not a whole number", where=name) from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{raw!r} is not a number", where=name) from None
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{raw!r} is not {what}", where=name) from None
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -234,16 +226,16 @@ def load_settings(
         allowed_guilds=_ids(env, "CATGPT_ALLOWED_GUILDS"),
         allowed_channels=_ids(env, "CATGPT_ALLOWED_CHANNELS"),
         allow_dms=_bool(env, "CATGPT_ALLOW_DMS", True),
-        history=_int(env, "CATGPT_HISTORY", 20),
-        queue_size=_int(env, "CATGPT_QUEUE_SIZE", 32),
-        max_batch=_int(env, "CATGPT_MAX_BATCH", 32),
-        max_new_tokens=_int(env, "CATGPT_MAX_NEW_TOKENS", None),
-        cpu_threads=_int(env, "CATGPT_CPU_THREADS", None),
-        cooldown=_float(env, "CATGPT_COOLDOWN", 5.0),
+        history=_number(env, "CATGPT_HISTORY", 20),
+        queue_size=_number(env, "CATGPT_QUEUE_SIZE", 32),
+        max_batch=_number(env, "CATGPT_MAX_BATCH", 32),
+        max_new_tokens=_number(env, "CATGPT_MAX_NEW_TOKENS", None),
+        cpu_threads=_number(env, "CATGPT_CPU_THREADS", None),
+        cooldown=_number(env, "CATGPT_COOLDOWN", 5.0, float),
         dev_guild=_optional_id(env, "CATGPT_DEV_GUILD"),
         owner_id=_optional_id(env, "CATGPT_OWNER_ID"),
         message_content=_bool(env, "CATGPT_MESSAGE_CONTENT", False),
-        shutdown_timeout=_float(env, "CATGPT_SHUTDOWN_TIMEOUT", 10.0),
+        shutdown_timeout=_number(env, "CATGPT_SHUTDOWN_TIMEOUT", 10.0, float),
         log_level=(env.get("CATGPT_LOG_LEVEL", "") or "INFO").strip().upper(),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):

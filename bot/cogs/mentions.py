@@ -7,43 +7,18 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.cogs import COOLDOWN_NOTICE
-from bot.conversation import ConversationBuilder
-from bot.cooldown import UserCooldown
+from bot.cogs import COOLDOWN_NOTICE, NO_MENTIONS
+from bot.cogs.chat import ChatCog, channel_ids
+from bot.conversation import MentionContext
 from bot.errors import EngineError
-from bot.inflight import InFlight
-from bot.sanitize import prepare_reply
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
 
-
-def channel_ids(channel) -> tuple[int, ...]:
-    """The channel, and its parent when it is a thread (allowing a channel allows its threads)."""
-    parent_id = getattr(channel, "parent_id", None)
-    return (channel.id, parent_id) if parent_id else (channel.id,)
-
-
-class Mentions(commands.Cog):
-    def __init__(
-        self,
-        bot: commands.Bot,
-        *,
-        engine,
-        settings: Settings,
-        cooldown: UserCooldown,
-        conversations: ConversationBuilder,
-        inflight: InFlight | None = None,
-    ):
-        self.bot = bot
-        self.engine = engine
-        self.settings = settings
-        self.cooldown = cooldown
-        self.conversations = conversations
-        # Handlers in progress (shared with /catgpt), so shutdown lets them send what they write.
-        self.inflight = inflight if inflight is not None else InFlight()
+class Mentions(ChatCog):
+    def __init__(self, bot: commands.Bot, *, mention_context: MentionContext, **chat):
+        super().__init__(bot, **chat)  # engine, settings, cooldown, inflight (ChatCog)
+        self.mention_context = mention_context
 
     def allowed_here(self, message: discord.Message) -> bool:
         guild_id = message.guild.id if message.guild else None
@@ -65,7 +40,7 @@ class Mentions(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         if self.bot.user is None or not self.allowed_here(message):
             return
-        self.conversations.observe(message, self.bot.user)
+        self.mention_context.observe(message, self.bot.user)
         if not self.is_call(message):
             return
         # `@bot sync` from the owner is the admin command, not a chat line.
@@ -82,7 +57,7 @@ class Mentions(commands.Cog):
             return
         try:
             async with message.channel.typing():
-                chat = await self.conversations.build(message, self.bot.user)
+                chat = await self.mention_context.build(message, self.bot.user)
                 text = await self.engine.reply(chat)
         except EngineError as error:
             # GenerationError was logged with its traceback by the engine.
@@ -92,10 +67,7 @@ class Mentions(commands.Cog):
         except discord.HTTPException:
             log.exception("Discord refused a call while answering %s", message.id)
             return
-        me = self.bot.user
-        display = getattr(message.guild.me, "display_name", me.name) if message.guild else me.name
-        names = [self.engine.persona, *self.engine.aliases, me.name, display]
-        await self.send(message, prepare_reply(text, names))
+        await self.send(message, self.reply_chunks(text, message.guild))
 
     async def send(self, message: discord.Message, chunks: list[str]) -> None:
         """The first chunk replies to `message` (still fine if it was deleted); no pings, ever."""

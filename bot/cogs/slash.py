@@ -6,14 +6,9 @@ import logging
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from bot.cogs import COOLDOWN_NOTICE, NOT_HERE_NOTICE
-from bot.cogs.mentions import NO_MENTIONS, channel_ids
-from bot.cooldown import UserCooldown
-from bot.inflight import InFlight
-from bot.sanitize import prepare_reply
-from bot.settings import Settings
+from bot.cogs import COOLDOWN_NOTICE, NO_MENTIONS, NOT_HERE_NOTICE
+from bot.cogs.chat import ChatCog, channel_ids
 from catgpt.labels import speaker_label
 
 log = logging.getLogger(__name__)
@@ -31,23 +26,7 @@ class OnCooldown(app_commands.CheckFailure):
         self.retry_after = retry_after
 
 
-class Slash(commands.Cog):
-    def __init__(
-        self,
-        bot: commands.Bot,
-        *,
-        engine,
-        settings: Settings,
-        cooldown: UserCooldown,
-        inflight: InFlight | None = None,
-    ):
-        self.bot = bot
-        self.engine = engine
-        self.settings = settings
-        self.cooldown = cooldown
-        # Shared with the mention path: shutdown waits for a deferred command's followup too.
-        self.inflight = inflight if inflight is not None else InFlight()
-
+class Slash(ChatCog):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Raised errors reach the tree's one error handler, which answers ephemerally.
         channel = interaction.channel
@@ -69,11 +48,9 @@ class Slash(commands.Cog):
         self.inflight.track_current()
         # Generation takes longer than the 3 seconds Discord waits for a first answer.
         await interaction.response.defer(thinking=True)
-        name = speaker_label(
-            interaction.user.display_name, [self.engine.persona, *self.engine.aliases]
-        )
+        # Labelled as in the mention path: never the persona's label, even for a namesake.
+        name = speaker_label(interaction.user.display_name, self.engine.persona_names)
         chat = [{"role": "user", "name": name, "content": prompt}]
         text = await self.engine.reply(chat)  # EngineError -> the tree's error handler
-        names = [self.engine.persona, *self.engine.aliases, self.bot.user.name]
-        for chunk in prepare_reply(text, names):
+        for chunk in self.reply_chunks(text, interaction.guild):
             await interaction.followup.send(chunk, allowed_mentions=NO_MENTIONS)

@@ -107,6 +107,10 @@ class FakeEngine:
         self.calls: list[list[dict]] = []
         self.closed = False
 
+    @property
+    def persona_names(self) -> tuple[str, ...]:
+        return (self.persona, *self.aliases)
+
     def submit(self, messages) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
         self.calls.append(list(messages))
@@ -142,16 +146,26 @@ def settings(tmp_path):
     return Settings(model=tmp_path, cooldown=0.0, history=10)
 
 
-@pytest.fixture
-async def bot(fake_engine, settings):
-    """A CatGPTBot wired to dpytest: one guild, one text channel, members alice and bob."""
-    client = CatGPTBot(settings, engine=fake_engine, intents=discord.Intents.all())
+async def connect(client: CatGPTBot) -> CatGPTBot:
+    """Wire `client` to dpytest: one guild, one text channel, members alice and bob."""
     await client._async_setup_hook()
     dpytest.configure(client, members=["alice", "bob"])
     # dpytest swaps in its own connection state, which does not know the loop yet.
     client._connection.loop = asyncio.get_running_loop()
+    return client
+
+
+async def started(settings: Settings, engine=None, **options) -> CatGPTBot:
+    """A CatGPTBot wired to dpytest, past its setup_hook (engine loaded, cogs added)."""
+    client = CatGPTBot(settings, engine=engine, intents=discord.Intents.all(), **options)
+    await connect(client)
     await client.setup_hook()
-    yield client
+    return client
+
+
+@pytest.fixture
+async def bot(fake_engine, settings):
+    yield await started(settings, fake_engine)
     await dpytest.empty_queue()
 
 
@@ -168,6 +182,12 @@ def payloads(monkeypatch):
 
     monkeypatch.setattr(discord.abc, "handle_message_parameters", recording)
     return recorded
+
+
+def config():
+    """dpytest's world: the guild, its text channel, and the members (alice, bob)."""
+    cfg = dpytest.get_config()
+    return cfg.guilds[0], cfg.channels[0], cfg.members
 
 
 def mention(client: discord.Client) -> str:

@@ -20,7 +20,7 @@ print("ok")
 
 CHECK_SHARED = """
 import sys
-import catgpt.labels, catgpt.runtime
+import catgpt.errors, catgpt.labels, catgpt.runtime
 for name in list(sys.modules):
     assert not name.startswith(("training", "bot", "discord")), "catgpt/ imported " + name
 import training.cli, training.data.pipeline, training.model.trainer, training.commands.run

@@ -10,22 +10,12 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 
-from bot.client import CatGPTBot
 from bot.engine import Engine
 from bot.errors import EngineClosed
 from bot.settings import Settings
 
-from .conftest import FakeEngine, mention, until
+from .conftest import FakeEngine, config, mention, started, until
 from .test_engine import GatedGenerator
-
-ALL = discord.Intents.all()
-
-
-async def start(client: CatGPTBot) -> CatGPTBot:
-    await client._async_setup_hook()
-    dpytest.configure(client, members=["alice", "bob"])
-    client._connection.loop = asyncio.get_running_loop()
-    return client
 
 
 @pytest.fixture
@@ -47,8 +37,7 @@ async def test_setup_hook_loads_the_engine_off_the_event_loop(tmp_path, synced):
         threads.append(threading.current_thread())
         return FakeEngine()
 
-    client = await start(CatGPTBot(Settings(model=tmp_path), load_engine=load, intents=ALL))
-    await client.setup_hook()
+    client = await started(Settings(model=tmp_path), load_engine=load)
     assert threads and threads[0] is not threading.main_thread()
     assert client.engine.persona == "mochi"
     assert {"Mentions", "Slash", "Admin", "ErrorHandler"} <= set(client.cogs)
@@ -58,8 +47,7 @@ async def test_setup_hook_loads_the_engine_off_the_event_loop(tmp_path, synced):
 
 async def test_dev_guild_gets_the_commands_at_start(tmp_path, synced):
     settings = Settings(model=tmp_path, dev_guild=123456789012345678)
-    client = await start(CatGPTBot(settings, engine=FakeEngine(), intents=ALL))
-    await client.setup_hook()
+    client = await started(settings, FakeEngine())
     assert synced == [123456789012345678]
     assert [c.name for c in client.tree.get_commands(guild=discord.Object(123456789012345678))] == [
         "catgpt"
@@ -68,13 +56,9 @@ async def test_dev_guild_gets_the_commands_at_start(tmp_path, synced):
 
 async def test_owner_sync_is_a_command_not_a_chat_line(tmp_path, synced):
     engine = FakeEngine()
-    client = await start(
-        CatGPTBot(Settings(model=tmp_path, cooldown=0), engine=engine, intents=ALL)
-    )
-    alice, bob = dpytest.get_config().members
+    client = await started(Settings(model=tmp_path, cooldown=0), engine)
+    _, channel, (alice, bob) = config()
     client.owner_id = alice.id
-    await client.setup_hook()
-    channel = dpytest.get_config().channels[0]
 
     # dpytest re-raises every command error; in production the error handler drops it quietly.
     with pytest.raises(commands.CheckFailure):
@@ -91,12 +75,8 @@ async def test_owner_sync_is_a_command_not_a_chat_line(tmp_path, synced):
 async def test_shutdown_lets_the_reply_in_progress_finish(tmp_path, synced):
     generator = GatedGenerator()
     engine = Engine(generator, queue_size=4, max_batch=4)
-    client = await start(
-        CatGPTBot(Settings(model=tmp_path, cooldown=0), engine=engine, intents=ALL)
-    )
-    await client.setup_hook()
-    alice = dpytest.get_config().members[0]
-    channel = dpytest.get_config().channels[0]
+    client = await started(Settings(model=tmp_path, cooldown=0), engine)
+    _, channel, (alice, _) = config()
 
     talking = asyncio.create_task(dpytest.message(f"{mention(client)} hi", channel, alice))
     assert await until(generator.entered.is_set)
@@ -117,12 +97,8 @@ async def test_a_mention_is_answered_by_the_real_engine(tiny_model_dir, tmp_path
 
     generator = HFGenerator.load(tiny_model_dir, device="cpu")
     engine = Engine(generator, queue_size=4, max_batch=4)
-    client = await start(
-        CatGPTBot(Settings(model=tiny_model_dir, cooldown=0), engine=engine, intents=ALL)
-    )
-    await client.setup_hook()
-    alice = dpytest.get_config().members[0]
-    channel = dpytest.get_config().channels[0]
+    client = await started(Settings(model=tiny_model_dir, cooldown=0), engine)
+    _, channel, (alice, _) = config()
     try:
         await dpytest.message(f"{mention(client)} hi", channel, alice)
         chat = [{"role": "user", "name": "alice_0_nick", "content": "@mochi hi"}]

@@ -118,11 +118,17 @@ def say(text: str) -> list[dict]:
     return [{"role": "user", "name": "alice", "content": text}]
 
 
-def test_waiting_requests_are_batched_up_to_max_batch():
-    generator = GatedGenerator()
-    engine = Engine(generator, queue_size=10, max_batch=3)
-    first = engine.submit(say("0"))
+def held_engine(first: str, *, queue_size: int, max_batch: int, fail_on: str | None = None):
+    """An engine whose worker is inside generate() for `first`, held until generator.release."""
+    generator = GatedGenerator(fail_on=fail_on)
+    engine = Engine(generator, queue_size=queue_size, max_batch=max_batch)
+    running = engine.submit(say(first))
     assert generator.entered.wait(5)
+    return generator, engine, running
+
+
+def test_waiting_requests_are_batched_up_to_max_batch():
+    generator, engine, first = held_engine("0", queue_size=10, max_batch=3)
     rest = [engine.submit(say(str(n))) for n in range(1, 6)]
     generator.release.set()
     assert [f.result(5) for f in [first, *rest]] == [f"re: {n}" for n in range(6)]
@@ -131,10 +137,7 @@ def test_waiting_requests_are_batched_up_to_max_batch():
 
 
 def test_full_queue_answers_busy_at_once():
-    generator = GatedGenerator()
-    engine = Engine(generator, queue_size=2, max_batch=1)
-    running = engine.submit(say("running"))
-    assert generator.entered.wait(5)
+    generator, engine, running = held_engine("running", queue_size=2, max_batch=1)
     waiting = [engine.submit(say("a")), engine.submit(say("b"))]
     # Submitted from another thread while the worker is held: a submit that waited for room
     # would still be waiting at the deadline, as nothing frees room until the release below.
@@ -171,10 +174,7 @@ def test_a_failed_generation_does_not_kill_the_worker():
 
 
 def test_one_bad_request_does_not_fail_its_batch():
-    generator = GatedGenerator(fail_on="bad")
-    engine = Engine(generator, queue_size=4, max_batch=4)
-    blocker = engine.submit(say("first"))
-    assert generator.entered.wait(5)
+    generator, engine, blocker = held_engine("first", queue_size=4, max_batch=4, fail_on="bad")
     futures = [engine.submit(say(t)) for t in ("ok 1", "bad", "ok 2")]
     generator.release.set()
     assert blocker.result(5) == "re: first"
@@ -186,10 +186,7 @@ def test_one_bad_request_does_not_fail_its_batch():
 
 
 def test_close_stops_taking_requests_and_cancels_what_cannot_finish():
-    generator = GatedGenerator()
-    engine = Engine(generator, queue_size=4, max_batch=1)
-    running = engine.submit(say("running"))
-    assert generator.entered.wait(5)
+    generator, engine, running = held_engine("running", queue_size=4, max_batch=1)
     queued = engine.submit(say("queued"))
     closer = threading.Thread(target=engine.close, args=(0.2,))
     closer.start()

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import discord
 import discord.ext.test as dpytest
+import pytest
 from discord.ext.test import backend
 
 from bot.cogs import COOLDOWN_NOTICE
 from bot.cooldown import UserCooldown
 from bot.errors import EngineBusy, GenerationError
 
-from .conftest import mention, send_reply
+from .conftest import config, mention, send_reply
 
 
 def assert_no_pings(payload: dict) -> None:
     allowed = payload["allowed_mentions"]
     assert allowed["parse"] == [] and not allowed.get("replied_user")
     assert not allowed.get("users") and not allowed.get("roles")
-
-
-def config():
-    cfg = dpytest.get_config()
-    return cfg.guilds[0], cfg.channels[0], cfg.members
 
 
 async def test_mention_gets_a_reply_built_from_the_model(bot, fake_engine, payloads):
@@ -116,29 +112,20 @@ async def test_mentions_in_generated_text_are_neutralised(bot, fake_engine, payl
     assert_no_pings(payloads[-1])
 
 
-async def test_failed_generation_apologises_and_the_bot_stays_up(bot, fake_engine):
+@pytest.mark.parametrize("error", [GenerationError, EngineBusy])
+async def test_engine_errors_are_answered_and_the_bot_stays_up(bot, fake_engine, error):
+    # A failed generation apologises; a full queue says busy explicitly. Neither takes it down.
     _, channel, (alice, _) = config()
 
     def fail(messages):
-        raise GenerationError()
+        raise error()
 
     fake_engine.respond = fail
     await dpytest.message(f"{mention(bot)} hi", channel, alice)
-    assert dpytest.verify().message().content(GenerationError.user_message)
+    assert dpytest.verify().message().content(error.user_message)
     fake_engine.respond = lambda messages: "back again"
     await dpytest.message(f"{mention(bot)} hi again", channel, alice)
     assert dpytest.verify().message().content("back again")
-
-
-async def test_busy_is_answered_explicitly(bot, fake_engine):
-    _, channel, (alice, _) = config()
-
-    def busy(messages):
-        raise EngineBusy()
-
-    fake_engine.respond = busy
-    await dpytest.message(f"{mention(bot)} hi", channel, alice)
-    assert dpytest.verify().message().content(EngineBusy.user_message)
 
 
 async def test_cooldown_notices_once_then_stays_quiet(bot, fake_engine):

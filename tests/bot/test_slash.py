@@ -15,13 +15,12 @@ from discord.ext import commands
 from discord.ext.test import backend, factories
 from discord.webhook.async_ import async_context
 
-from bot.client import CatGPTBot
 from bot.cogs import COOLDOWN_NOTICE
 from bot.engine import Engine
 from bot.errors import EngineBusy, EngineClosed, GenerationError
 from bot.settings import Settings
 
-from .conftest import DEADLINE, until
+from .conftest import DEADLINE, started, until
 
 EPHEMERAL = 64
 DEFERRED_CHANNEL_MESSAGE = 5
@@ -212,12 +211,7 @@ async def test_shutdown_tells_a_deferred_command_the_bot_is_going_to_sleep(
     generator = HeldGenerator()
     engine = Engine(generator, queue_size=4, max_batch=4)
     # A shutdown timeout far shorter than the held generation: it is cut short.
-    settings = Settings(model=tmp_path, cooldown=0, shutdown_timeout=0.01)
-    client = CatGPTBot(settings, engine=engine, intents=discord.Intents.all())
-    await client._async_setup_hook()
-    dpytest.configure(client, members=["alice", "bob"])
-    client._connection.loop = asyncio.get_running_loop()
-    await client.setup_hook()
+    client = await started(Settings(model=tmp_path, cooldown=0, shutdown_timeout=0.01), engine)
 
     # What Discord had been told when the bot disconnected.
     told_at_disconnect = []
