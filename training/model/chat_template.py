@@ -1,4 +1,4 @@
-"""The chat template: how a conversation is written as text (contract 4 in DESIGN.md).
+"""The chat template: how a conversation is written as text (contract 5 in DESIGN.md).
 
     alice: hi all<eos>bob: sup<eos>mochi: nya hello~<eos>
 
