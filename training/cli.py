@@ -56,10 +56,28 @@ def main(argv: list[str] | None = None) -> int:
     # the Trainer's own progress bar is not one of them and stays.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
-        return args.handler(args) or 0
+        code = args.handler(args) or 0
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return code
     except CatGPTError as error:
         print(f"catgpt-train: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("catgpt-train: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `catgpt-train ... | head -1`: the reader has all it wanted. Stop quietly, as CLIs do.
+        _stdout_to_devnull()
+        return 141  # 128 + SIGPIPE: what the shell reports for a CLI stopped by the pipe
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit cannot fail on the closed pipe
+    again (the recipe in Python's `signal` docs, "Note on SIGPIPE")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (e.g. under capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from training.data.pipeline import ATTACHMENT_POLICIES, PrepareOptions, run_prepare
 from training.errors import OutputExistsError
-from training.outputs import check_separate
+from training.outputs import check_separate, check_writable
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +119,7 @@ def format_summary(stats: dict) -> str:
 def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_separate(out, args.exports)  # --overwrite must never delete the exports
+    check_writable(out)
     if out.exists() and not out.is_dir():
         raise OutputExistsError("exists and is not a folder", where=str(out),
                                 fix="Choose another --out.")

@@ -31,10 +31,11 @@ def main(args: argparse.Namespace) -> int:
     from training.model.bases import base_kind
     from training.model.model_folder import check_output
     from training.model.trainer import train_model
-    from training.outputs import check_separate
+    from training.outputs import check_separate, check_writable
 
     out = Path(args.out)
     check_separate(out, args.exports)  # --overwrite must never delete the exports
+    check_writable(out)
     check_output(out, args.overwrite)  # before the (long) prepare step
     base_kind(args.base)  # a mistyped --base, too
     out.parent.mkdir(parents=True, exist_ok=True)
