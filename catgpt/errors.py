@@ -7,6 +7,7 @@ stderr, no traceback, a non-zero status. Anything else is a bug and keeps its tr
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 
@@ -33,10 +34,28 @@ class FixableError(Exception):
 def run_cli(prog: str, body: Callable[[], int]) -> int:
     """A console script's exit status: `body()`'s, or 1 line on stderr for a fixable error."""
     try:
-        return body()
+        code = body()
+        sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
+        return code
     except FixableError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `catgpt-train ... | head -1`: the reader has all it wanted. Stop quietly, as CLIs do.
+        _stdout_to_devnull()
+        return 141  # 128 + SIGPIPE: what the shell reports for a CLI stopped by the pipe
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit cannot fail on the closed pipe
+    again (the recipe in Python's `signal` docs, "Note on SIGPIPE")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (e.g. under capture)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

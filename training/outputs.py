@@ -1,4 +1,5 @@
-"""Output folders: kept clear of the inputs they are made from, and written whole or not at all.
+"""Output folders: kept clear of the inputs they are made from, writable, and written whole or
+not at all.
 
 Every command builds its output in a hidden folder beside --out and renames it into place at
 the end (`move_into_place`), so a failure leaves the old output (if any) untouched and no
@@ -8,7 +9,8 @@ failure so --resume can pick its checkpoints up again.
 
 `--overwrite` replaces the --out folder as a whole, so an --out that is an input (or holds one,
 or sits inside one) would delete the user's exports or dataset once the new output is ready.
-`prepare`, `train` and `run` all call `check_separate` before doing any work.
+`prepare`, `train` and `run` all call `check_separate` and `check_writable` before doing any
+work.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from os import W_OK, X_OK, access
 from pathlib import Path
 
-from training.errors import OutputExistsError
+from training.errors import CatGPTError, OutputExistsError
 
 
 def _resolved(path: Path | str) -> Path:
@@ -84,3 +87,17 @@ def move_into_place(new: Path, out: Path) -> None:
         os.replace(old, out)
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def check_writable(out: Path | str) -> None:
+    """Refuse an --out whose folder cannot be written to, before any work rather than as a
+    PermissionError after it. Every command builds beside --out and moves the result in, so
+    the folder that must be writable is the parent (or the nearest one that exists yet)."""
+    folder = _resolved(out).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not access(folder, W_OK | X_OK):
+        raise CatGPTError(
+            f"cannot write to {folder} (permission denied or a read-only disk)", where=str(out),
+            fix="Choose an --out in a folder you can write to",
+        )

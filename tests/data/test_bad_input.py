@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -177,6 +180,11 @@ def test_failed_overwrite_keeps_the_old_dataset(tmp_path, dce, run_cli):
     (["--val-share", "1.5"], "--val-share 1.5 is outside"),
     (["--context-turns", "0"], "--context-turns must be at least 1"),
     (["--gap", "0"], "--gap > 0"),
+    (["--gap", "nan"], "--gap nan"),
+    (["--gap", "-5"], "--gap -5"),
+    (["--merge-window", "inf"], "--merge-window inf"),
+    (["--merge-window", "-1"], "--merge-window -1"),
+    (["--gap", "1e300"], "--gap 1e+300"),
 ])
 def test_bad_options(tmp_path, sample, run_cli, flags, needle):
     code, _, err = run_cli("prepare", sample, "--persona", "mochi", "--out", tmp_path / "ds",
@@ -293,3 +301,50 @@ def test_a_json_export_in_another_encoding_is_one_clear_error(tmp_path, dce, run
     path.write_bytes(raw.encode("latin-1"))
     code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", tmp_path / "ds")
     assert_one_line_error(code, err, str(path), "not UTF-8 text", "save the file as UTF-8")
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path, dce, capsys, monkeypatch):
+    # `catgpt-train prepare ... | head -1`: the reader leaves after the first line.
+    from training.cli import main
+
+    class ClosedPipe(io.TextIOBase):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    code = main(["prepare", str(path), "--persona", "mochi", "--out", str(tmp_path / "ds")])
+    assert code == 141 and capsys.readouterr().err == ""
+    assert (tmp_path / "ds" / "train.jsonl").is_file()  # the work was done before the print
+
+
+def test_a_closed_stdout_ends_quietly_at_exit_too(tmp_path, dce):
+    # Python flushes stdout once more when it exits: that flush must not fail either.
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: every write fails with EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "training", "prepare", str(path), "--persona", "mochi",
+             "--out", str(tmp_path / "ds")], stdout=write_end, stderr=subprocess.PIPE,
+            text=True, check=False)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141 and result.stderr == "", result.stderr
+
+
+def test_an_out_folder_that_cannot_be_written_is_named(tmp_path, dce, run_cli, monkeypatch):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    if os.geteuid() == 0:
+        # root writes to any folder whatever its mode, so take the permission away at the check
+        monkeypatch.setattr("training.outputs.access", lambda path, mode: False)
+    locked.chmod(0o555)
+    try:
+        code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out",
+                               locked / "more" / "ds")
+    finally:
+        locked.chmod(0o755)
+    assert_one_line_error(code, err, f"cannot write to {locked} ", "Choose an --out")
+    assert list(locked.iterdir()) == []

@@ -45,7 +45,8 @@ def test_model_folder_round_trip(trained_tiny):
     assert model.get_input_embeddings().weight.shape[0] == len(tokenizer)
 
     card = json.loads((trained_tiny / "catgpt.json").read_text())
-    assert card["persona"] == {"name": "mochi", "aliases": ["mochi", "Mochi"]}
+    assert card["persona"] == {"name": "mochi", "aliases": ["mochi", "Mochi"],
+                               "account_ids": ["22"]}
     assert card["base"]["name"] == "tiny"
     assert card["dataset"]["train_examples"] == 48
     assert card["training"]["args"]["epochs"] == 4

@@ -12,7 +12,7 @@ from pathlib import Path
 from training.data.pipeline import PrepareOptions, prepare_from_args
 from training.errors import OutputExistsError
 from training.options import add_options
-from training.outputs import check_separate, move_into_place, scratch_folder
+from training.outputs import check_separate, check_writable, move_into_place, scratch_folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +49,7 @@ def format_summary(stats: dict) -> str:
 def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_separate(out, args.exports)  # --overwrite must never delete the exports
+    check_writable(out)
     if out.exists() and not out.is_dir():
         raise OutputExistsError("exists and is not a folder", where=str(out),
                                 fix="Choose another --out.")

@@ -31,10 +31,11 @@ def main(args: argparse.Namespace) -> int:
     from training.model.evaluate import evaluate, format_table, record
     from training.model.model_folder import check_output
     from training.model.trainer import train_model
-    from training.outputs import check_separate, scratch_folder
+    from training.outputs import check_separate, check_writable, scratch_folder
 
     out = Path(args.out)
     check_separate(out, args.exports)  # --overwrite must never delete the exports
+    check_writable(out)
     check_output(out, args.overwrite)  # before the (long) prepare step
     base_kind(args.base)  # a mistyped --base, too
     with scratch_folder(out, "dataset-") as scratch:

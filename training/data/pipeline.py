@@ -1,17 +1,19 @@
 """prepare, end to end: exports -> messages -> cleaned turns -> examples -> dataset folder.
 
-One streaming pass over every message; what is held in memory is bounded by the number of
-people, channels and conversations, never by the number of messages.
+One streaming pass over every message (two in the rare case training/data/people.py explains:
+a namesake of the persona seen before the persona); what is held in memory is bounded by the
+number of people, channels and conversations, never by the number of messages.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -19,11 +21,11 @@ from typing import ClassVar
 import phonenumbers
 from tqdm import tqdm
 
-from catgpt.labels import speaker_label
 from training.data.cleaning import CleaningOptions, TextCleaner
 from training.data.conversations import ExampleBuilder, TurnOptions
 from training.data.dataset import ExampleWriter, write_stats
 from training.data.messages import Message, MessageKind
+from training.data.people import Author, People
 from training.errors import DatasetError
 from training.options import from_args, option
 from training.readers import Source, data_package, find_sources, peek_channel_ids, read_source
@@ -32,6 +34,7 @@ from training.readers.base import ReadReport
 log = logging.getLogger(__name__)
 
 ATTACHMENT_POLICIES = ("placeholder", "drop")
+_LONGEST_S = 100 * 365 * 24 * 3600.0  # a century: longer windows and gaps mean nothing more
 _SYSTEM = MessageKind.SYSTEM
 
 
@@ -88,9 +91,15 @@ class PrepareOptions:
                                fix="Use a share such as 0.1 (10% of examples for val).")
         if self.context_turns < 1:
             raise DatasetError("--context-turns must be at least 1", fix="Use e.g. 8.")
-        if self.merge_window_s < 0 or self.gap_s <= 0:
-            raise DatasetError("--merge-window must be >= 0 and --gap > 0",
-                               fix="Use e.g. --merge-window 5 --gap 60 (minutes).")
+        # nan passes no comparison and so slips past `< 0` checks; inf (or 1e300) would fail
+        # later inside timedelta, as a traceback.
+        window, gap = self.merge_window_s, self.gap_s
+        if not (math.isfinite(window) and math.isfinite(gap)
+                and 0 <= window <= _LONGEST_S and 0 < gap <= _LONGEST_S):
+            raise DatasetError(
+                "--merge-window must be >= 0 and --gap > 0, both finite (got --merge-window "
+                f"{self.merge_window_s / 60:g}, --gap {self.gap_s / 60:g})",
+                fix="Use e.g. --merge-window 5 --gap 60 (minutes).")
         self.phone_region = self.phone_region.upper()
         if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
             raise DatasetError(f"unknown --phone-region {self.phone_region!r}",
@@ -98,74 +107,6 @@ class PrepareOptions:
         if self.attachments not in ATTACHMENT_POLICIES:
             raise DatasetError(f"unknown --attachments {self.attachments!r}",
                                fix=f"Use one of {', '.join(ATTACHMENT_POLICIES)}.")
-
-
-@dataclass
-class _Author:
-    """One (author id, shown name) pair as prepare sees it; looked up once, then cached."""
-
-    author_id: str
-    name: str
-    is_persona: bool
-    excluded: bool
-    label: str  # the `name` of their turns
-    messages: int = 0  # kept messages, for the "most active authors" hint
-
-
-class _People:
-    """Who is who: the persona test, exclusions, labels, and activity for error messages."""
-
-    def __init__(self, options: PrepareOptions):
-        self.persona_keys = {p.strip().casefold() for p in options.personas if p.strip()}
-        self.excluded_keys = {p.strip().casefold() for p in options.exclude_authors if p.strip()}
-        self._authors: dict[tuple[str, str], _Author] = {}
-        self.persona_aliases: set[str] = set()
-
-    def author(self, message: Message) -> _Author:
-        key = (message.author_id, message.author_name)
-        found = self._authors.get(key)
-        if found is None:
-            names = message.known_as()
-            is_persona = bool(names & self.persona_keys)
-            found = self._authors[key] = _Author(
-                message.author_id, message.author_name, is_persona,
-                bool(names & self.excluded_keys), self._label(message.author_name))
-            if is_persona:
-                self.persona_aliases.update((*message.author_aliases, message.author_id))
-        return found
-
-    def _label(self, name: str) -> str:
-        """A speaker label that is never the persona's (the model would mix them up)."""
-        return speaker_label(name, self.persona_keys)
-
-    def persona_name(self, requested: list[str]) -> str:
-        """The label for the persona's turns: the first --persona as typed, unless that was
-        an id, then the persona's most used display name."""
-        first = requested[0].strip()
-        if not first.isdigit():
-            return speaker_label(first)
-        shown = Counter()
-        for author in self._authors.values():
-            if author.is_persona:
-                shown[author.name] += author.messages
-        return speaker_label(shown.most_common(1)[0][0]) if shown else first
-
-    @property
-    def activity(self) -> Counter:
-        """author id -> kept messages."""
-        counts: Counter[str] = Counter()
-        for author in self._authors.values():
-            counts[author.author_id] += author.messages
-        return +counts
-
-    def most_active(self, count: int = 5) -> str:
-        names: dict[str, Counter] = {}
-        for author in self._authors.values():
-            names.setdefault(author.author_id, Counter())[author.name] += author.messages
-        return ", ".join(
-            f"{names[author_id].most_common(1)[0][0]} ({messages} messages)"
-            for author_id, messages in self.activity.most_common(count)
-        )
 
 
 def prepare_from_args(args: argparse.Namespace, out_dir: Path, **given) -> dict:
@@ -185,16 +126,72 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     # first so the richer copy (with replies and names) is the one kept.
     sources.sort(key=lambda s: s.format == data_package.FORMAT)
     shared_channels = _channels_in_several_sources(sources)
-    people = _People(options)
+    people = People(options.personas, options.exclude_authors, options.include_bots)
+    read = _read(options, sources, shared_channels, people, out_dir)
+    try:
+        resolution = people.resolve()
+    except BaseException:
+        read.writer.abandon()
+        raise
+    if people.stale:
+        # Someone named like the persona came before the account that settles who the
+        # persona is: some messages were decided wrongly, so read again with the answer.
+        log.info("reading the exports again: an account named like the persona came first")
+        read.writer.abandon()
+        people = People(options.personas, options.exclude_authors, options.include_bots,
+                        resolved=resolution)
+        read = _read(options, sources, shared_channels, people, out_dir)
+    _check_usable(options, people, sources, read.counts, read.writer)
+    split = read.writer.finish(options.val_share, options.seed)
+    builder, cleaner, reports, counts = read.builder, read.cleaner, read.reports, read.counts
+    stats = {
+        "persona": {"name": people.persona_name(),
+                    "aliases": sorted(people.persona_aliases | set(options.personas)),
+                    "account_ids": people.persona_account_ids},
+        "files": [{"path": str(r.path), "format": r.format, "messages_read": r.messages,
+                   "salvaged": r.salvaged, "notes": r.notes} for r in reports],
+        "messages_read": sum(r.messages for r in reports),
+        "messages_kept": counts["persona_messages"] + counts["other_messages"],
+        "persona_messages": counts["persona_messages"],
+        "dropped": dict(sorted(read.dropped.items())),
+        "turns": builder.counts.turns,
+        "persona_turns": builder.counts.persona_turns,
+        "persona_turns_without_context": builder.counts.persona_turns_without_context,
+        "conversations": builder.counts.conversations,
+        "examples": read.writer.written,
+        "duplicates_removed": read.writer.duplicates,
+        **asdict(split),
+        "pii_masked": {kind: cleaner.pii_counts[kind] for kind in sorted(cleaner.pii_counts)},
+        "salvaged": sum(r.salvaged for r in reports),
+        "options": _options_record(options),
+    }
+    write_stats(out_dir, stats)
+    return stats
+
+
+@dataclass
+class _Reading:
+    """What one pass over the exports made."""
+
+    writer: ExampleWriter
+    builder: ExampleBuilder
+    cleaner: TextCleaner
+    reports: list[ReadReport] = field(default_factory=list)
+    dropped: Counter = field(default_factory=Counter)
+    counts: Counter = field(default_factory=Counter)
+
+
+def _read(options: PrepareOptions, sources: list[Source], shared_channels: set[str],
+          people: People, out_dir: Path) -> _Reading:
+    """One streaming pass: every message of every source into examples in `out_dir`."""
     cleaner = TextCleaner(CleaningOptions(options.keep_pii, options.phone_region))
     builder = ExampleBuilder(TurnOptions(
         merge_window=timedelta(seconds=options.merge_window_s),
         gap=timedelta(seconds=options.gap_s), context_turns=options.context_turns))
     writer = ExampleWriter(out_dir)
-    dropped: Counter[str] = Counter()
-    reports: list[ReadReport] = []
+    read = _Reading(writer, builder, cleaner)
+    dropped, reports, counts = read.dropped, read.reports, read.counts
     seen_ids: dict[str, set[str]] = {channel: set() for channel in shared_channels}
-    counts = Counter()
     try:
         for source in sources:
             report = ReadReport(source.path, source.format)
@@ -232,33 +229,10 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     except BaseException:
         writer.abandon()
         raise
-    _check_usable(options, people, sources, counts, writer)
-    split = writer.finish(options.val_share, options.seed)
-    stats = {
-        "persona": {"name": people.persona_name(options.personas),
-                    "aliases": sorted(people.persona_aliases | set(options.personas))},
-        "files": [{"path": str(r.path), "format": r.format, "messages_read": r.messages,
-                   "salvaged": r.salvaged, "notes": r.notes} for r in reports],
-        "messages_read": sum(r.messages for r in reports),
-        "messages_kept": counts["persona_messages"] + counts["other_messages"],
-        "persona_messages": counts["persona_messages"],
-        "dropped": dict(sorted(dropped.items())),
-        "turns": builder.counts.turns,
-        "persona_turns": builder.counts.persona_turns,
-        "persona_turns_without_context": builder.counts.persona_turns_without_context,
-        "conversations": builder.counts.conversations,
-        "examples": writer.written,
-        "duplicates_removed": writer.duplicates,
-        **asdict(split),
-        "pii_masked": {kind: cleaner.pii_counts[kind] for kind in sorted(cleaner.pii_counts)},
-        "salvaged": sum(r.salvaged for r in reports),
-        "options": _options_record(options),
-    }
-    write_stats(out_dir, stats)
-    return stats
+    return read
 
 
-def _drop_reason(message: Message, author: _Author, options: PrepareOptions,
+def _drop_reason(message: Message, author: Author, options: PrepareOptions,
                  seen_ids: dict[str, set[str]]) -> str | None:
     if message.kind is MessageKind.SYSTEM:
         return "system"
@@ -293,7 +267,7 @@ def _without_text(message: Message, is_persona: bool, policy: str) -> tuple[str,
     return ("[attachment]" if message.attachment_count else "[embed]"), None
 
 
-def _check_usable(options, people: _People, sources: list[Source], counts, writer) -> None:
+def _check_usable(options, people: People, sources: list[Source], counts, writer) -> None:
     if counts["persona_messages"] == 0:
         writer.abandon()
         if not people.activity:

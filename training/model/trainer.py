@@ -38,7 +38,7 @@ from training.model.chat_template import install_chat_template
 from training.model.collate import PadCollator
 from training.model.features import encode_split, load_dataset
 from training.model.sparse_head import sparse_head_loss, supports_sparse_head
-from training.outputs import check_separate, move_into_place, staging_folder
+from training.outputs import check_separate, check_writable, move_into_place, staging_folder
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
     """
     out = Path(args.out)
     check_separate(out, [args.data])  # --overwrite must never delete the dataset
+    check_writable(out)
     model_folder.check_output(out, args.overwrite)
     dataset = load_dataset(args.data)  # all input checks before any work
     persona = dataset.persona or args.persona
@@ -227,7 +228,8 @@ def describe_run(args, dataset, base_info, persona, trainer, seconds, bundle_dat
     state = trainer.state
     best = state.best_metric if trainer.args.load_best_model_at_end else None
     return {
-        "persona": {"name": persona, "aliases": dataset.aliases},
+        "persona": {"name": persona, "aliases": dataset.aliases,
+                    "account_ids": dataset.account_ids},
         "base": base_info,
         "dataset": {
             "path": "dataset" if bundle_dataset else str(Path(args.data).resolve()),

@@ -143,8 +143,10 @@ def _on_break(path, report, position, last_id, error, salvage) -> None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _author_names(author_id, username, nickname, global_name) -> tuple[str, str, tuple[str, ...]]:
-    """(id, shown name, every alias) for an author; cached: a few people write most lines."""
+def _author_names(author_id, username, nickname,
+                  global_name) -> tuple[str, str, tuple[str, ...], str]:
+    """(id, shown name, every alias, username) for an author; cached: a few people write most
+    lines."""
     username, nickname, global_name = (repair_text(str(n or "")) for n in
                                        (username, nickname, global_name))
     # Shown as Discord shows it: a legacy `#1234` discriminator is not part of the name.
@@ -153,10 +155,10 @@ def _author_names(author_id, username, nickname, global_name) -> tuple[str, str,
         alias for name in (shown, nickname, global_name, username) if name
         for alias in split_discriminator(name)
     ))
-    return str(author_id or username), shown, aliases
+    return str(author_id or username), shown, aliases, username
 
 
-def _author(author: dict) -> tuple[str, str, tuple[str, ...]]:
+def _author(author: dict) -> tuple[str, str, tuple[str, ...], str]:
     return _author_names(author.get("id"), author.get("name"), author.get("nickname"),
                          author.get("globalName"))
 
@@ -172,12 +174,13 @@ def _to_message(item: dict, channel_id, channel_name, guild_name, path, report) 
         message_id, author, content = item["id"], item["author"], item["content"]
         if type(message_id) is not str or not message_id:
             raise TypeError("the careful path says what is wrong with the id")
-        author_id, shown, aliases = _author(author)
+        author_id, shown, aliases, username = _author(author)
         return Message(
             message_id, channel_id, channel_name, guild_name, author_id, shown, aliases,
             author["isBot"] is True, _utc(item["timestamp"]),
             content if content.isascii() else repair_text(content),
             None, len(item["attachments"]) if type(item["attachments"]) is list else 0,
+            author_username=username,
         )
     except (KeyError, TypeError, AttributeError, ValueError):
         return _to_message_in_full(item, channel_id, channel_name, guild_name, path, report)
@@ -197,7 +200,7 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
             where=where,
             fix="This is not a DiscordChatExporter message list; re-export the channel as JSON.",
         )
-    author_id, shown, aliases = _author(author)
+    author_id, shown, aliases, username = _author(author)
     kind_name = item.get("type") or "Default"
     reference = item.get("reference")
     reply_to = None
@@ -241,6 +244,7 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
         ) if stickers else (),
         embed_count=len(_list(item.get("embeds"))),
         forwarded=forwarded,
+        author_username=username,
     )
 
 
