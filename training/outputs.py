@@ -11,10 +11,15 @@ failure so --resume can pick its checkpoints up again.
 or sits inside one) would delete the user's exports or dataset once the new output is ready.
 `prepare`, `train` and `run` all call `check_separate` and `check_writable` before doing any
 work.
+
+`--overwrite` also replaces only a folder catgpt-train wrote: every output gets a marker file
+(`mark_ours`), and `check_replaceable` refuses any other non-empty folder, whatever the flag says
+(someone's `--out ~/Documents` must not cost them their documents).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -50,6 +55,49 @@ def check_separate(out: Path | str, inputs: Iterable[Path | str]) -> None:
         )  # fmt: skip
 
 
+# Written into every folder catgpt-train writes; --overwrite replaces only folders that have it.
+MARKER = ".catgpt-output"
+
+
+def mark_ours(folder: Path, kind: str) -> None:
+    """Mark `folder` (a dataset or model folder being built) as written by catgpt-train."""
+    record = {"written_by": "catgpt-train", "kind": kind}
+    (folder / MARKER).write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+def is_ours(folder: Path) -> bool:
+    return (folder / MARKER).is_file()
+
+
+def check_replaceable(out: Path, overwrite: bool, *, empty_is_free: bool = True) -> None:
+    """Refuse, before any work, an --out that this run must not replace.
+
+    Free: a missing folder, and (when `empty_is_free`) an empty one. Replaceable with
+    --overwrite: a folder catgpt-train wrote, or an empty one. Never: a file, or a non-empty
+    folder without our marker, whatever the flags say.
+    """
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise OutputExistsError("the output path exists and is not a folder", where=str(out),
+                                fix="Choose another --out.")  # fmt: skip
+    empty = not any(out.iterdir())
+    if empty and empty_is_free:
+        return
+    if not overwrite:
+        raise OutputExistsError(
+            "the output folder already exists" + ("" if empty else " and is not empty"),
+            where=str(out), fix="Pass --overwrite to replace it, or choose another --out.",
+        )  # fmt: skip
+    if not empty and not is_ours(out):
+        raise OutputExistsError(
+            f"not replaced: catgpt-train did not write this folder (it has no {MARKER} file), "
+            "and --overwrite replaces only folders it wrote",
+            where=str(out),
+            fix="Choose another --out; if the folder's contents really may go, delete it yourself.",
+        )
+
+
 def staging_folder(out: Path) -> Path:
     """Where `train` builds `out`: a hidden sibling that outlives a failed run (--resume)."""
     return out.parent / f".{out.name}.partial"
@@ -79,7 +127,8 @@ def move_into_place(new: Path, out: Path) -> None:
         os.replace(new, out)
         return
     old = new.with_name(new.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)  # left by a crash between the two renames
+    if old.exists() and is_ours(old):
+        shutil.rmtree(old)  # left by a crash between the two renames
     os.replace(out, old)
     try:
         os.replace(new, out)

@@ -161,6 +161,22 @@ def test_existing_output_is_not_touched_without_overwrite(tmp_path, dce, run_cli
     assert (out / "keep.txt").read_text() == "mine"
 
 
+def test_overwrite_never_replaces_a_folder_catgpt_did_not_write(tmp_path, dce, run_cli):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    out = tmp_path / "home"
+    (out / "photos").mkdir(parents=True)
+    (out / "thesis.pdf").write_bytes(b"%PDF-1.7 years of work")
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", out, "--overwrite")
+    assert_one_line_error(code, err, str(out), "did not write this folder")
+    assert (out / "thesis.pdf").read_bytes() == b"%PDF-1.7 years of work"
+    assert (out / "photos").is_dir()
+    # A dataset folder prepare wrote is replaced, marker and all.
+    ours = tmp_path / "ds"
+    assert run_cli("prepare", path, "--persona", "mochi", "--out", ours)[0] == 0
+    assert run_cli("prepare", path, "--persona", "mochi", "--out", ours, "--overwrite")[0] == 0
+    assert (ours / ".catgpt-output").is_file() and (ours / "train.jsonl").is_file()
+
+
 def test_failed_overwrite_keeps_the_old_dataset(tmp_path, dce, run_cli):
     good = dce.write(tmp_path / "chat.json", conversation(dce))
     out = tmp_path / "ds"

@@ -151,12 +151,34 @@ def test_existing_output_is_not_overwritten(dataset, tmp_path, capsys):
 
 def test_overwrite_replaces_only_when_done(dataset, tmp_path, capsys):
     out = tmp_path / "m"
-    out.mkdir()
-    (out / "keep.txt").write_text("old run")
+    code, _ = run_train(capsys, "--data", str(dataset), "--out", str(out), "--max-steps", "1")
+    assert code == 0
+    (out / "keep.txt").write_text("old run")  # a folder train wrote earlier
     code, _ = run_train(capsys, "--data", str(dataset), "--out", str(out), "--overwrite",
                         "--max-steps", "1")  # fmt: skip
     assert code == 0
     assert not (out / "keep.txt").exists() and (out / "catgpt.json").exists()
+
+
+def test_overwrite_never_replaces_a_folder_catgpt_did_not_write(dataset, tmp_path, capsys):
+    out = tmp_path / "Documents"
+    (out / "photos").mkdir(parents=True)
+    (out / "thesis.tex").write_text("four years of work")
+    (out / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
+    code, err = run_train(capsys, "--data", str(dataset), "--out", str(out), "--overwrite")
+    assert_one_line_error(code, err, "did not write this folder")
+    assert (out / "thesis.tex").read_text() == "four years of work"
+    assert (out / "photos" / "cat.jpg").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Documents", dataset.name]
+
+
+def test_a_foreign_folder_where_train_stages_is_not_deleted(dataset, tmp_path, capsys):
+    staging = tmp_path / ".m.partial"
+    staging.mkdir()
+    (staging / "notes.txt").write_text("mine")
+    code, err = run_train(capsys, "--data", str(dataset), "--out", str(tmp_path / "m"))
+    assert_one_line_error(code, err, "did not write it")
+    assert (staging / "notes.txt").read_text() == "mine"
 
 
 def test_context_window_too_small(dataset, tmp_path, capsys):

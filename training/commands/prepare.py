@@ -10,9 +10,15 @@ import argparse
 from pathlib import Path
 
 from training.data.pipeline import PrepareOptions, prepare_from_args
-from training.errors import OutputExistsError
 from training.options import add_options
-from training.outputs import check_separate, check_writable, move_into_place, scratch_folder
+from training.outputs import (
+    check_replaceable,
+    check_separate,
+    check_writable,
+    mark_ours,
+    move_into_place,
+    scratch_folder,
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,16 +56,12 @@ def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_separate(out, args.exports)  # --overwrite must never delete the exports
     check_writable(out)
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError("exists and is not a folder", where=str(out),
-                                fix="Choose another --out.")
-    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
-        raise OutputExistsError("the output folder exists and is not empty", where=str(out),
-                                fix="Pass --overwrite to replace it, or choose another --out.")
+    check_replaceable(out, args.overwrite)  # and only a folder catgpt-train wrote
     # Build beside the target and move it in at the end: a failure leaves the old
     # dataset (if any) untouched and no half-written folder behind.
     with scratch_folder(out) as scratch:
         stats = prepare_from_args(args, scratch)
+        mark_ours(scratch, "dataset")
         move_into_place(scratch, out)
     print(f"wrote {out}/ (train.jsonl, val.jsonl, stats.json)")
     print(format_summary(stats))

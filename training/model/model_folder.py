@@ -22,7 +22,8 @@ from pathlib import Path
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from training.errors import ModelError, OutputExistsError
+from training.errors import ModelError
+from training.outputs import check_replaceable
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,9 @@ GENERATION_DEFAULTS = {
 
 
 def check_output(out: Path, overwrite: bool) -> None:
-    """Refuse an existing output folder before any work is done (nothing gets overwritten)."""
-    if out.exists() and not overwrite:
-        raise OutputExistsError(
-            "the output folder already exists",
-            where=str(out),
-            fix="Pass --overwrite to replace it, or choose another --out.",
-        )
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError("the output path is a file, not a folder", where=str(out))
+    """Refuse an existing output folder before any work is done (nothing gets overwritten);
+    --overwrite replaces only a model folder catgpt-train wrote (training/outputs.py)."""
+    check_replaceable(out, overwrite, empty_is_free=False)
 
 
 def generation_config(tokenizer, **overrides):

@@ -29,7 +29,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from catgpt.runtime import context_window, pick_device
-from training.errors import ModelError
+from training.errors import ModelError, OutputExistsError
 from training.model import model_folder
 from training.model.arguments import TrainArgs
 from training.model.bases import load_base
@@ -38,7 +38,14 @@ from training.model.chat_template import install_chat_template
 from training.model.collate import PadCollator
 from training.model.features import encode_split, load_dataset
 from training.model.sparse_head import sparse_head_loss, supports_sparse_head
-from training.outputs import check_separate, check_writable, move_into_place, staging_folder
+from training.outputs import (
+    check_separate,
+    check_writable,
+    is_ours,
+    mark_ours,
+    move_into_place,
+    staging_folder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -257,11 +264,16 @@ def open_staging(staging: Path, resume: bool, state) -> str | None:
     resume_from = get_last_checkpoint(checkpoints) if resume and checkpoints.is_dir() else None
     if resume and not resume_from:
         log.warning("--resume: no checkpoint under %s; starting from the base", staging)
-    if state.is_main_process and not resume_from:
-        shutil.rmtree(staging, ignore_errors=True)  # a leftover of an abandoned run
+    if state.is_main_process and not resume_from and staging.exists():
+        if not is_ours(staging):  # never delete what we did not write, even under our name
+            raise OutputExistsError(
+                "a folder by the name train stages in exists and catgpt-train did not write it",
+                where=str(staging), fix="Move it away, or choose another --out.")  # fmt: skip
+        shutil.rmtree(staging)  # a leftover of an abandoned run
     state.wait_for_everyone()
     if state.is_main_process:
         staging.mkdir(parents=True, exist_ok=True)
+        mark_ours(staging, "model")  # from the start: a crashed run's leftover is ours too
     return resume_from
 
 
