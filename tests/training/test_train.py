@@ -17,8 +17,9 @@ def test_model_folder_round_trip(trained_tiny):
     names = {p.name for p in trained_tiny.iterdir()}
     for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja",
                  "generation_config.json", "catgpt.json", "README.md", "training_log.jsonl",
-                 "train.log"):  # fmt: skip
+                 ".catgpt-output"):  # fmt: skip
         assert name in names
+    assert (trained_tiny / "private" / "train.log").is_file()  # the run's log is not for sharing
     assert "checkpoints" not in names
     assert not list(trained_tiny.parent.glob(".*partial"))
 

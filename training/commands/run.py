@@ -2,8 +2,8 @@
 
     catgpt-train run EXPORT... --persona NAME --base smollm2 --out models/NAME
 
-The prepared dataset ends up inside the model folder as `dataset/` (so `catgpt-train eval OUT`
-finds it again); it holds other people's messages, so delete it before sharing the folder.
+The prepared dataset ends up inside the model folder as `private/dataset/` (so `catgpt-train eval
+OUT` finds it again); `private/` holds other people's messages: leave it out when sharing.
 Nothing is written at --out until training has finished.
 """
 
@@ -30,6 +30,7 @@ def main(args: argparse.Namespace) -> int:
     from training.model.bases import base_kind
     from training.model.evaluate import evaluate, format_table, record
     from training.model.model_folder import check_output
+    from training.model.sharing import PRIVATE_DIR
     from training.model.trainer import train_model
     from training.outputs import check_separate, check_writable, scratch_folder
 
@@ -42,16 +43,16 @@ def main(args: argparse.Namespace) -> int:
         stats = prepare_from_args(args, scratch)
         print(prepare.format_summary(stats))
         config = from_args(TrainArgs, args, data=str(scratch), persona=args.personas[0])
-        card = train_model(config, bundle_dataset=True)  # moves scratch to OUT/dataset
+        card = train_model(config, bundle_dataset=True)  # moves scratch to OUT/private/dataset
     print(train_command.summary(card))
-    if not _has_examples(out / "dataset" / "val.jsonl"):
+    if not _has_examples(out / PRIVATE_DIR / "dataset" / "val.jsonl"):
         # The model folder is complete and usable; there is just nothing held out to measure.
         print("eval skipped: the dataset has no val examples (--val-share 0, or too few "
               "conversations to hold one out); the model folder is ready")
         print(f"model folder: {out}  (chat with it: catgpt-bot --console --model {out})")
         return 0
     options = from_args(EvalOptions, args)
-    figures = evaluate(out, out / "dataset", options)
+    figures = evaluate(out, out / PRIVATE_DIR / "dataset", options)
     print(format_table(figures, options.show))
     record(out, figures)
     print(f"model folder: {out}  (chat with it: catgpt-bot --console --model {out})")

@@ -11,19 +11,22 @@ from pathlib import Path
 
 from catgpt.runtime import context_window, pick_device
 from training.errors import DatasetError, ModelError
-from training.model import bases, evaluation
+from training.model import bases, evaluation, sharing
 from training.model.arguments import EvalOptions
 from training.model.features import encode_split, load_dataset
 from training.model.model_folder import read_catgpt, write_catgpt, write_model_card
 
 
 def dataset_of(model_dir: Path, data: str | None, card: dict) -> Path:
-    """The dataset to evaluate on: --data, else MODEL/dataset, else the one catgpt.json names."""
+    """The dataset to evaluate on: --data, else the one bundled in MODEL/private/ (or
+    MODEL/dataset/, where older runs put it), else the one this run was trained on here."""
     if data:
         return Path(data)
-    if (model_dir / "dataset").is_dir():
-        return model_dir / "dataset"
-    recorded = (card.get("dataset") or {}).get("path")
+    for bundled in (model_dir / sharing.PRIVATE_DIR / "dataset", model_dir / "dataset"):
+        if bundled.is_dir():
+            return bundled
+    recorded = (sharing.read_private(model_dir, "paths.json") or {}).get("dataset")
+    recorded = recorded or (card.get("dataset") or {}).get("path")  # older folders
     if recorded and Path(recorded).is_dir():
         return Path(recorded)
     raise DatasetError("no dataset to evaluate on", where=str(model_dir), fix="Pass --data DIR.")
@@ -48,7 +51,6 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
     features, _ = encode_split(tokenizer, dataset.val, window, "val")
     loss, tokens = evaluation.persona_loss(model, features, tokenizer.pad_token_id, batch_size)
     figures = {
-        "data": str(data_dir),
         "val_persona_tokens": tokens,
         "val_loss": round(loss, 4),
         "val_perplexity": round(evaluation.perplexity(loss), 2),
@@ -57,7 +59,10 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
         "base_val_perplexity": None,
     }
     if options.compare_base and card.get("base"):
-        base_model = bases.reference_base(model_dir, card["base"], tokenizer)
+        # A local base folder is named in the card; its path lives in private/ only.
+        base_path = (sharing.read_private(model_dir, "paths.json") or {}).get("base")
+        base_info = {**card["base"], **({"name": base_path} if base_path else {})}
+        base_model = bases.reference_base(model_dir, base_info, tokenizer)
         if base_model is not None:
             base_loss, _ = evaluation.persona_loss(
                 base_model.to(device), features, tokenizer.pad_token_id, batch_size
@@ -128,6 +133,11 @@ def record(model_dir: Path, figures: dict) -> None:
     card = read_catgpt(model_dir)
     ours = bool(card)  # a folder `train` wrote; never replace another model's README
     card.pop("format", None)
+    figures = dict(figures)
+    # Sample replies sit beside the contexts they answer (other people's words): private.
+    examples = figures.pop("examples", None)
+    if examples:
+        sharing.write_private(model_dir, "eval_samples.json", examples)
     card["evaluation"] = figures
     write_catgpt(model_dir, card)
     if ours:

@@ -143,13 +143,15 @@ def write_model_card(folder: Path, card: dict) -> None:
             for key, value in evaluation.items()
             if not isinstance(value, (list, dict))
         ]
-    if (folder / "dataset").is_dir():
+    if (folder / "private").is_dir():
         lines += [
             "",
             "## Privacy",
             "",
-            "`dataset/` holds the prepared messages this model was trained on (other people's",
-            "words included). Delete it before sharing this folder; the model does not need it.",
+            "`private/` holds what must not be shared: the prepared messages this model was",
+            "trained on (other people's words included), eval samples, the training log and",
+            "local paths. Leave it out when sharing or uploading this folder; the model does not",
+            "need it.",
         ]
     metadata = ModelCardData(
         base_model=base if base_info.get("kind") == "hub" else None,

@@ -30,7 +30,7 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from catgpt.runtime import context_window, pick_device
 from training.errors import ModelError, OutputExistsError
-from training.model import model_folder
+from training.model import model_folder, sharing
 from training.model.arguments import TrainArgs
 from training.model.bases import load_base
 from training.model.callbacks import TIED_HEAD_NOTICE, StepReport, TimeBudget, ValReport
@@ -176,7 +176,8 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
     state = PartialState()  # one process per GPU under torchrun; one here otherwise
     staging = staging_folder(out)
     resume_from = open_staging(staging, args.resume, state)
-    with log_file(staging / "train.log", state.is_main_process):
+    log_path = sharing.private_dir(staging) / "train.log" if state.is_main_process else None
+    with log_file(log_path, state.is_main_process):
         log.info(
             "%d train / %d val examples, %d persona tokens to learn, window %d tokens",
             len(train_features), len(val_features), train_report.persona_tokens, max_length,
@@ -220,7 +221,12 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             model_folder.write_log(staging, trainer.state.log_history)
             shutil.rmtree(staging / "checkpoints", ignore_errors=True)
             if bundle_dataset:
-                shutil.move(str(args.data), str(staging / "dataset"))
+                shutil.move(str(args.data), str(sharing.private_dir(staging) / "dataset"))
+            # Where the inputs were on this machine: for `eval` later, never for publishing.
+            sharing.write_private(staging, "paths.json", {
+                "base": base.info.get("name") if base.info.get("kind") == "folder" else None,
+                "dataset": None if bundle_dataset else str(Path(args.data).resolve()),
+            })  # fmt: skip
             model_folder.write_catgpt(staging, card)
             model_folder.write_model_card(staging, card)
     if state.is_main_process:
@@ -237,13 +243,14 @@ def describe_run(args, dataset, base_info, persona, trainer, seconds, bundle_dat
     return {
         "persona": {"name": persona, "aliases": dataset.aliases,
                     "account_ids": dataset.account_ids},
-        "base": base_info,
+        "base": sharing.public_base(base_info),
         "dataset": {
-            "path": "dataset" if bundle_dataset else str(Path(args.data).resolve()),
-            "stats": dataset.stats,
+            # Relative to the model folder, or not at all (training/model/sharing.py).
+            "path": f"{sharing.PRIVATE_DIR}/dataset" if bundle_dataset else None,
+            "stats": sharing.public_stats(dataset.stats),
         },
         "training": {
-            "args": asdict(args),
+            "args": sharing.public_args(asdict(args)),
             "device": str(trainer.args.device),
             "precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "fp32",
             "steps": state.global_step,
@@ -279,7 +286,7 @@ def open_staging(staging: Path, resume: bool, state) -> str | None:
 
 @contextmanager
 def log_file(path: Path, enabled: bool):
-    """Copy this run's log lines into the model folder (train.log) while the block runs."""
+    """Copy this run's log lines into the model folder (private/train.log) while the block runs."""
     if not enabled:
         yield
         return
