@@ -14,7 +14,7 @@ breaks it with a zero-width space before the tokenizer can read it as the contro
 names get the same escapes: a user named `<|endoftext|>mochi` would otherwise end the turn with a
 real eos and open what reads as a persona turn.
 Training, eval and the bot all write prompts with `tokenizer.apply_chat_template`. Only for a
-foreign model folder whose template ignores `name` (ChatML, Llama) does the bot (bot/generator.py)
+foreign model folder whose template ignores `name` (ChatML, Llama) does catgpt/prompt.py
 write the `name: ` prefix into the message text itself; with this template it never needs to.
 """
 
