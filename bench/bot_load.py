@@ -11,7 +11,8 @@ downloaded here, so the folder uses SmolLM2's byte-level BPE (49,152 tokens, rea
 the fly (smaller vocabulary, so a little faster per token). Generation is greedy and capped at
 `--max-new-tokens` (32): random weights never say eos, so every reply costs exactly that.
 
-What runs: the real CatGPTBot with its Mentions cog, mention context, sanitiser and engine;
+What runs: the real CatGPTBot with its Mentions cog, mention context, reply path
+(catgpt.reply: prompt, model, cut, cleaning) and engine;
 dpytest stands in for Discord (gateway events in, HTTP calls out), so only Discord is fake.
 Each request is a mention in its own channel, after a few lines of chatter there (context).
 The baseline swaps only the engine for "one run_in_executor(generate) per request in the
@@ -263,10 +264,11 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)  # process-wide: the same for bot and baseline
 
     hf_logging.disable_progress_bar()
-    from bot.generator import HFGenerator
+    from catgpt.generator import load_replier
 
     folder = build_model_folder(args.tokenizer, args.max_new_tokens)
-    generator = HFGenerator.load(folder, device="cpu", max_new_tokens=args.max_new_tokens)
+    # The reply path the bot's engine drives (prompt, model, cut, cleaning); both sides share it.
+    generator = load_replier(folder, device="cpu", max_new_tokens=args.max_new_tokens)
     log(
         f"model {folder.name}, max_new_tokens {args.max_new_tokens}, max_batch {args.max_batch}, "
         f"torch threads {torch.get_num_threads()}"

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TextIO
 
 from bot.errors import EngineError
-from bot.sanitize import prepare_reply
+from catgpt.cleaning import prepare_reply
 from catgpt.labels import speaker_label
 
 DEMO_LINES = (

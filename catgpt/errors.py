@@ -31,6 +31,11 @@ class FixableError(Exception):
         return text
 
 
+class ModelFolderError(FixableError):
+    """A model folder that cannot be served or measured: no tokenizer, a template that does not
+    render, unreadable weights or catgpt.json. `bot` re-raises it as its ModelLoadError."""
+
+
 def run_cli(prog: str, body: Callable[[], int]) -> int:
     """A console script's exit status: `body()`'s, or 1 line on stderr for a fixable error."""
     try:

@@ -30,6 +30,17 @@ def pick_device(name: str = "auto") -> torch.device:
         return torch.device("mps" if has_mps else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise DeviceUnavailable("CUDA is not available here")
+    if name.startswith("cuda:"):
+        index = name.removeprefix("cuda:")
+        count = torch.cuda.device_count()
+        if not index.isdigit():
+            raise DeviceUnavailable(f"{name!r} is not a CUDA device (cuda:0 ... cuda:{count - 1})")
+        if int(index) >= count:
+            # torch.device("cuda:7") is accepted here and fails only at the first tensor moved.
+            raise DeviceUnavailable(
+                f"there is no {name} here ({count} CUDA device{'s' if count != 1 else ''}: "
+                f"cuda:0{f' ... cuda:{count - 1}' if count > 1 else ''})"
+            )
     if name == "mps" and not has_mps:
         raise DeviceUnavailable("MPS is not available here")
     return torch.device(name)

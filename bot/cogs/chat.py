@@ -7,8 +7,8 @@ from discord.ext import commands
 
 from bot.cooldown import UserCooldown
 from bot.inflight import InFlight
-from bot.sanitize import prepare_reply
 from bot.settings import Settings
+from catgpt.cleaning import prepare_reply
 
 
 def channel_ids(channel) -> tuple[int, ...]:
@@ -44,4 +44,9 @@ class ChatCog(commands.Cog):
         """
         me = self.bot.user
         display = getattr(guild.me, "display_name", me.name) if guild else me.name
-        return prepare_reply(text, [*self.engine.persona_names, me.name, display])
+        # <#id> in a reply reads as #name, as the server shows it (catgpt.cleaning).
+        lookup = guild.get_channel_or_thread if guild else None
+        channels = (lambda i: getattr(lookup(i), "name", None)) if lookup else None
+        return prepare_reply(
+            text, [*self.engine.persona_names, me.name, display], channel_names=channels
+        )

@@ -78,6 +78,7 @@ class Mentions(ChatCog):
                     chunk,
                     reference=reference if index == 0 else None,
                     allowed_mentions=NO_MENTIONS,
+                    suppress_embeds=True,  # no link previews of what the model wrote
                 )
         except discord.HTTPException:
             log.exception("could not send the reply to %s", message.id)

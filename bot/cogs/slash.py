@@ -53,4 +53,6 @@ class Slash(ChatCog):
         chat = [{"role": "user", "name": name, "content": prompt}]
         text = await self.engine.reply(chat)  # EngineError -> the tree's error handler
         for chunk in self.reply_chunks(text, interaction.guild):
-            await interaction.followup.send(chunk, allowed_mentions=NO_MENTIONS)
+            await interaction.followup.send(
+                chunk, allowed_mentions=NO_MENTIONS, suppress_embeds=True
+            )

@@ -92,10 +92,10 @@ async def test_shutdown_lets_the_reply_in_progress_finish(tmp_path, synced):
 
 
 async def test_a_mention_is_answered_by_the_real_engine(tiny_model_dir, tmp_path, synced):
-    from bot.generator import HFGenerator
-    from bot.sanitize import prepare_reply
+    from catgpt.cleaning import prepare_reply
+    from catgpt.generator import load_replier
 
-    generator = HFGenerator.load(tiny_model_dir, device="cpu")
+    generator = load_replier(tiny_model_dir, device="cpu")
     engine = Engine(generator, queue_size=4, max_batch=4)
     client = await started(Settings(model=tiny_model_dir, cooldown=0), engine)
     _, channel, (alice, _) = config()

@@ -17,11 +17,12 @@ def test_a_namesake_of_the_persona_is_labelled_not_the_persona():
 
 
 def test_every_labeller_shares_one_label_function():
-    from bot import conversation, generator
+    from bot import conversation
+    from catgpt import prompt
     from training.data import people
     from training.model import chat_template
 
-    for module in (generator, conversation, people, chat_template):
+    for module in (prompt, conversation, people, chat_template):
         assert module.speaker_label is speaker_label, module.__name__
 
 

@@ -37,7 +37,7 @@ def test_nothing_known_leaves_max_length_alone():
 
 
 def test_the_bot_and_training_use_this_one_definition():
-    from bot import generator
+    from catgpt import generator
     from training.model import trainer
 
     assert trainer.context_window is context_window

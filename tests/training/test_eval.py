@@ -5,9 +5,19 @@ import shutil
 
 import pytest
 
+from catgpt.folder import PersonaCard
+from catgpt.prompt import PromptBuilder
+from catgpt.reply import Completion, Replier
 from training.cli import main
 from training.model.bases import train_tiny_tokenizer
-from training.model.evaluation import CopyIndex, Sample, copy_figures, pick_contexts
+from training.model.chat_template import install_chat_template
+from training.model.evaluation import (
+    CopyIndex,
+    Sample,
+    copy_figures,
+    pick_contexts,
+    sample_replies,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +63,43 @@ def test_copy_figures_against_the_val_baseline(tokenizer):
     assert figures["span8_share_val_baseline"] == 0.5
 
 
+class ScriptedBackend:
+    """Writes what it is told: shows what eval's sampling does with a model's raw output."""
+
+    max_new_tokens = 16
+
+    def __init__(self, texts):
+        self.texts = list(texts)
+        self.prompts, self.seeds = [], []
+
+    def complete(self, prompts, *, should_stop=None, seed=None):
+        self.prompts += prompts
+        self.seeds.append(seed)
+        return [Completion(self.texts.pop(0), "eos") for _ in prompts]
+
+
+def test_eval_samples_through_the_bots_reply_path():
+    tokenizer = train_tiny_tokenizer(["hi bob alice mochi nya"] * 20, 300)
+    install_chat_template(tokenizer, "mochi")
+    card = PersonaCard("mochi", max_length=40, context_turns=2)
+    backend = ScriptedBackend([" mochi: nya~ @everyone bob: and you?", " purr", " \u200b"])
+    prompts = PromptBuilder(tokenizer, persona_names=card.names, max_tokens=24, max_turns=2)
+    long = {"messages": [{"role": "user", "name": n, "content": "hi hi"}
+                         for n in ("alice", "bob", "alice", "bob")]
+            + [{"role": "assistant", "content": "nya"}]}  # fmt: skip
+    samples = sample_replies(Replier(prompts, backend, card), [long, example("a"), example("b")],
+                             batch_size=2, seed=7)  # fmt: skip
+    # Cut where the model began bob's turn, name prefix stripped, the ping defused: as served.
+    assert samples[0].reply == "nya~ @\u200beveryone" and samples[0].at_label
+    assert not samples[0].ended and samples[1].ended and samples[1].reply == "purr"
+    assert samples[2].reply == ""  # nothing visible: the bot would send its fallback line
+    # The prompt was bounded like the bot's: 2 turns of context, 24 tokens at most.
+    assert tokenizer.decode(backend.prompts[0].ids) == (
+        "alice: hi hi<|endoftext|>bob: hi hi<|endoftext|>mochi:"
+    )
+    assert backend.seeds == [7, 8]  # one seed per batch: the same seed, the same replies
+
+
 def test_contexts_are_reproducible_and_never_empty():
     rows = [example(f"reply {i}") for i in range(20)]
     rows.append({"messages": [{"role": "assistant", "content": "no context"}]})
@@ -70,7 +117,8 @@ def test_eval_command_prints_and_records(trained_tiny, capsys):
     assert figures["samples"] == 4
     # A few epochs already beat the untrained tiny init on persona tokens.
     assert figures["val_loss"] < figures["base_val_loss"]
-    for key in ("ended_with_eos", "exact_copy_rate", "span8_share", "span8_share_val_baseline"):
+    for key in ("ended_with_eos", "stopped_at_label", "exact_copy_rate", "span8_share",
+                "span8_share_val_baseline"):  # fmt: skip
         assert 0.0 <= figures[key] <= 1.0
     assert "## Evaluation" in (trained_tiny / "README.md").read_text()
 

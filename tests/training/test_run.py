@@ -23,6 +23,7 @@ def test_run_end_to_end_on_the_sample(tmp_path, capsys):
     card = json.loads((out / "catgpt.json").read_text())
     assert card["persona"]["name"] == "mochi"
     assert card["dataset"]["path"] == "private/dataset"
+    assert card["context"] == {"max_length": 256, "context_turns": 8}  # prepare's --context-turns
     assert card["evaluation"]["samples"] == 4
     assert (out / "private" / "dataset" / "train.jsonl").is_file()
     assert (out / "chat_template.jinja").is_file()

@@ -55,6 +55,34 @@ def test_model_folder_round_trip(trained_tiny):
     assert len(losses) == 4 and losses[-1] < losses[0]  # it learns
 
 
+def test_the_folder_records_its_trained_context_and_never_samples_pad(trained_tiny):
+    card = json.loads((trained_tiny / "catgpt.json").read_text())
+    examples = [json.loads(line) for line in (trained_tiny.parent / "dataset" / "train.jsonl")
+                .read_text().splitlines()]  # fmt: skip
+    # max_length as training used it (the tiny base's 256-token window caps --max-length 512);
+    # the dataset has no prepare options, so the turns are the most any example has.
+    assert card["context"] == {
+        "max_length": card["dataset"]["max_length"],
+        "context_turns": max(len(e["messages"]) - 1 for e in examples),
+    }
+    assert card["context"]["max_length"] == 256
+    tokenizer = AutoTokenizer.from_pretrained(trained_tiny)
+    generation = GenerationConfig.from_pretrained(trained_tiny)
+    assert generation.suppress_tokens == [tokenizer.pad_token_id]  # its embedding is untrained
+
+
+def test_trained_context_takes_prepares_turn_limit():
+    from types import SimpleNamespace
+
+    from training.model.trainer import trained_context
+
+    train = [{"messages": [{"role": "user", "content": "x"}] * 3}]
+    with_options = SimpleNamespace(stats={"options": {"context_turns": 8}}, train=train)
+    assert trained_context(with_options, 512) == {"max_length": 512, "context_turns": 8}
+    without = SimpleNamespace(stats={}, train=train)
+    assert trained_context(without, 300) == {"max_length": 300, "context_turns": 2}
+
+
 def test_early_stopping_restores_the_best_checkpoint(make_dataset, tmp_path):
     data = make_dataset(tmp_path / "data", n_train=16, n_val=12)
     out = tmp_path / "model"

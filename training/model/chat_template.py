@@ -16,7 +16,7 @@ real eos and open what reads as a persona turn. So does the persona's name. Ever
 tokenizer matches before splitting text is escaped, not only eos/bos/pad: SmolLM2 alone has 17
 (`<|im_start|>`, `<file_sep>`, `<gh_stars>`, ...), most of them outside `all_special_tokens`.
 Training, eval and the bot all write prompts with `tokenizer.apply_chat_template`. Only for a
-foreign model folder whose template ignores `name` (ChatML, Llama) does the bot
+foreign model folder whose template ignores `name` (ChatML, Llama) does catgpt/prompt.py
 write the `name: ` prefix into the message text itself; with this template it never needs to.
 """
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from catgpt.folder import card_from_dict
+from catgpt.generator import local_replier
 from catgpt.runtime import context_window, pick_device
 from training.errors import DatasetError, ModelError
 from training.model import bases, evaluation, sharing
@@ -46,8 +48,8 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
     if not tokenizer.chat_template:
         raise ModelError("the model folder has no chat template", where=str(model_dir),
                          fix="Train it with `catgpt-train train`.")  # fmt: skip
-    trained_length = card.get("dataset", {}).get("max_length") or 1024
-    window = min(context_window(model, tokenizer) or 1024, trained_length)
+    persona = card_from_dict(card)  # persona names and trained bounds, read as the bot reads them
+    window = min(context_window(model, tokenizer) or 1024, persona.max_length or 1024)
     features, _ = encode_split(tokenizer, dataset.val, window, "val")
     loss, tokens = evaluation.persona_loss(model, features, tokenizer.pad_token_id, batch_size)
     figures = {
@@ -72,9 +74,11 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
             del base_model
     if options.eval_samples > 0:
         contexts = evaluation.pick_contexts(dataset.val, options.eval_samples, seed)
-        replies = evaluation.sample_replies(model, tokenizer, contexts, window, batch_size, seed)
+        # The bot's reply path over this model: its bounds, stop at labels, reply cleaning.
+        replier = local_replier(model, tokenizer, persona)
+        replies = evaluation.sample_replies(replier, contexts, batch_size, seed)
         figures.update(evaluation.copy_figures(tokenizer, replies, dataset.train, dataset.val))
-        figures["max_new_tokens"] = evaluation.max_new_tokens(model)
+        figures["max_new_tokens"] = replier.max_new_tokens
         figures["examples"] = [
             {"context": r.context[-2:], "reply": r.reply, "reference": r.reference}
             for r in replies[:8]
@@ -110,9 +114,12 @@ def format_table(figures: dict, show: int = 3) -> str:
     if figures.get("samples"):
         lines += [
             "",
-            f"replies sampled for {figures['samples']} val contexts (generation_config.json):",
+            f"replies sampled for {figures['samples']} val contexts "
+            "(generation_config.json, the bot's reply path):",
             row(f"ended with eos before {figures.get('max_new_tokens')} new tokens",
                 percent(figures["ended_with_eos"])),
+            row("cut where it began another speaker's turn",
+                percent(figures.get("stopped_at_label"))),
             row("exact copies of a training reply (20+ chars)",
                 percent(figures["exact_copy_rate"])),
             row("share with an 8-token span from training replies",

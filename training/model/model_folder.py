@@ -55,13 +55,19 @@ def check_output(out: Path, overwrite: bool) -> None:
 
 
 def generation_config(tokenizer, **overrides):
-    """A GenerationConfig with our sampling defaults and this tokenizer's eos and pad."""
+    """A GenerationConfig with our sampling defaults and this tokenizer's eos and pad.
+
+    The pad token is never sampled (`suppress_tokens`): GPT-2's was added for training, its
+    embedding row is never trained (padding is masked out), so its logit is noise.
+    """
     from transformers import GenerationConfig
 
+    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
+    suppress = {"suppress_tokens": [pad]} if pad is not None and pad != eos else {}
     return GenerationConfig(
-        **{**GENERATION_DEFAULTS, **overrides},
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        **{**GENERATION_DEFAULTS, **suppress, **overrides},
+        eos_token_id=eos,
+        pad_token_id=pad,
         bos_token_id=tokenizer.bos_token_id,
     )
 

@@ -204,7 +204,9 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
         result = trainer.train(resume_from_checkpoint=resume_from)
         seconds = time.monotonic() - started
 
-        card = describe_run(args, dataset, base.info, persona, trainer, seconds, bundle_dataset)
+        card = describe_run(
+            args, dataset, base.info, persona, trainer, seconds, bundle_dataset, max_length
+        )
         card["training"]["train_loss"] = round(result.training_loss, 4)
         card["training"]["stop_reason"] = stop_reason_of(trainer, args, budget)
         card["dataset"].update(
@@ -236,13 +238,17 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
     return card
 
 
-def describe_run(args, dataset, base_info, persona, trainer, seconds, bundle_dataset) -> dict:
+def describe_run(
+    args, dataset, base_info, persona, trainer, seconds, bundle_dataset, max_length
+) -> dict:
     """The catgpt.json card of a finished run (its "evaluation" is filled in by `eval`)."""
     state = trainer.state
     best = state.best_metric if trainer.args.load_best_model_at_end else None
     return {
         "persona": {"name": persona, "aliases": dataset.aliases,
                     "account_ids": dataset.account_ids},
+        # The context the model learned from; the bot bounds its prompts by it (catgpt.folder).
+        "context": trained_context(dataset, max_length),
         "base": sharing.public_base(base_info),
         "dataset": {
             # Relative to the model folder, or not at all (training/model/sharing.py).
@@ -263,6 +269,17 @@ def describe_run(args, dataset, base_info, persona, trainer, seconds, bundle_dat
         },
         "evaluation": None,
     }
+
+
+def trained_context(dataset, max_length: int) -> dict:
+    """max_length: tokens of one example, context and reply together. context_turns: turns of
+    context before a reply, as prepare bounded them (--context-turns), else the most any
+    training example has."""
+    options = dataset.stats.get("options") if isinstance(dataset.stats, dict) else None
+    turns = options.get("context_turns") if isinstance(options, dict) else None
+    if not isinstance(turns, int) or turns < 1:
+        turns = max((len(e["messages"]) - 1 for e in dataset.train), default=0) or None
+    return {"max_length": max_length, "context_turns": turns}
 
 
 def open_staging(staging: Path, resume: bool, state) -> str | None:
