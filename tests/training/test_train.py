@@ -277,3 +277,62 @@ def test_output_inside_the_dataset_is_refused(dataset, capsys):
     code, err = run_train(capsys, "--data", str(dataset), "--out", str(dataset / "model"))
     assert_one_line_error(code, err, "is inside the input")
     assert not (dataset / "model").exists()
+
+
+# --- --report-to ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def installed(monkeypatch):
+    """Pretend exactly these reporting packages are installed."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    reporters = {"tensorboard", "tensorboardX", "wandb"}
+
+    def pretend(*names):
+        def find_spec(name, *args):
+            if name in reporters:
+                return real("json") if name in names else None
+            return real(name, *args)
+
+        monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+    return pretend
+
+
+@pytest.mark.parametrize("reporter", ["tensorboard", "wandb"])
+def test_report_to_without_the_package_says_what_to_install(dataset, tmp_path, capsys, installed,
+                                                            reporter):
+    installed()  # none of them
+    code, err = run_train(capsys, "--data", str(dataset), "--out", str(tmp_path / "m"),
+                          "--report-to", reporter)  # fmt: skip
+    assert_one_line_error(code, err, f"--report-to {reporter} needs the {reporter} package")
+    assert f"pip install {reporter}" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_report_to_reaches_the_trainer(tmp_path, installed):
+    from training.model.trainer import training_arguments
+
+    installed("tensorboardX")  # either tensorboard package will do
+    args = TrainArgs(data="d", out="o", report_to="tensorboard")
+    assert training_arguments(args, tmp_path, True, "cpu").report_to == ["tensorboard"]
+    assert training_arguments(TrainArgs(data="d", out="o"), tmp_path, True, "cpu").report_to == []
+
+
+def test_tensorboard_logs_are_kept_in_the_model_folder(tmp_path):
+    from types import SimpleNamespace
+
+    from transformers.integrations import TensorBoardCallback
+
+    from training.model.trainer import keep_tensorboard_logs
+
+    ours = TensorBoardCallback.__new__(TensorBoardCallback)  # __init__ needs tensorboard
+    ours.logging_dir = None
+    chosen = TensorBoardCallback.__new__(TensorBoardCallback)
+    chosen.logging_dir = "/set/by/TENSORBOARD_LOGGING_DIR"
+    trainer = SimpleNamespace(callback_handler=SimpleNamespace(callbacks=[ours, chosen]))
+    keep_tensorboard_logs(trainer, tmp_path / "runs")
+    assert ours.logging_dir == str(tmp_path / "runs")  # not under checkpoints/, deleted at the end
+    assert chosen.logging_dir == "/set/by/TENSORBOARD_LOGGING_DIR"

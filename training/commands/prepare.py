@@ -1,4 +1,5 @@
-"""Turn Discord exports into a persona dataset folder (train.jsonl, val.jsonl, stats.json).
+"""Turn Discord exports into a persona dataset folder (train.jsonl, val.jsonl, stats.json,
+and report.png: the dataset in a picture that names no one but the persona).
 
 Give exports (files or folders; DiscordChatExporter JSON/CSV/text, a Discord data package,
 text copied from the client) and the persona's name or id. See docs/data.md.
@@ -63,7 +64,7 @@ def main(args: argparse.Namespace) -> int:
         stats = prepare_from_args(args, scratch)
         mark_ours(scratch, "dataset")
         move_into_place(scratch, out)
-    print(f"wrote {out}/ (train.jsonl, val.jsonl, stats.json)")
+    print(f"wrote {out}/ (train.jsonl, val.jsonl, stats.json, report.png)")
     print(format_summary(stats))
     return 0
 

@@ -1,4 +1,5 @@
-"""prepare, end to end: exports -> messages -> cleaned turns -> examples -> dataset folder.
+"""prepare, end to end: exports -> messages -> cleaned turns -> examples -> dataset folder
+(and report.png, the dataset in a picture: training/data/report.py).
 
 One streaming pass over every message (two in the rare case training/data/people.py explains:
 a namesake of the persona seen before the persona); what is held in memory is bounded by the
@@ -26,6 +27,7 @@ from training.data.conversations import ExampleBuilder, TurnOptions
 from training.data.dataset import ExampleWriter, write_stats
 from training.data.messages import Message, MessageKind
 from training.data.people import Author, People
+from training.data.report import Tally, write_report
 from training.errors import DatasetError
 from training.options import from_args, option
 from training.readers import Source, data_package, find_sources, peek_channel_ids, read_source
@@ -166,6 +168,7 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
         "options": _options_record(options),
     }
     write_stats(out_dir, stats)
+    write_report(out_dir, read.tally, people.activity, stats["persona"]["name"])
     return stats
 
 
@@ -179,6 +182,7 @@ class _Reading:
     reports: list[ReadReport] = field(default_factory=list)
     dropped: Counter = field(default_factory=Counter)
     counts: Counter = field(default_factory=Counter)
+    tally: Tally = field(default_factory=Tally)  # what report.png draws
 
 
 def _read(options: PrepareOptions, sources: list[Source], shared_channels: set[str],
@@ -192,6 +196,8 @@ def _read(options: PrepareOptions, sources: list[Source], shared_channels: set[s
     read = _Reading(writer, builder, cleaner)
     dropped, reports, counts = read.dropped, read.reports, read.counts
     seen_ids: dict[str, set[str]] = {channel: set() for channel in shared_channels}
+    tally = read.tally  # for report.png
+    persona_days, other_days = tally.persona_days, tally.other_days  # bound once: hot loop
     try:
         for source in sources:
             report = ReadReport(source.path, source.format)
@@ -219,13 +225,19 @@ def _read(options: PrepareOptions, sources: list[Source], shared_channels: set[s
                         continue
                 counts["persona_messages" if is_persona else "other_messages"] += 1
                 author.messages += 1
+                if is_persona:
+                    persona_days[message.timestamp.toordinal()] += 1
+                    tally.persona_ids.add(message.author_id)
+                else:
+                    other_days[message.timestamp.toordinal()] += 1
                 example = builder.add(message.channel_id, message.id, message.author_id,
                                       author.label, is_persona, message.timestamp, text,
                                       message.reply_to)
-                if example is not None:
-                    writer.add(example)
+                if example is not None and writer.add(example):
+                    tally.reply_lengths[len(example.turns[-1].text)] += 1
         for example in builder.finish():
-            writer.add(example)
+            if writer.add(example):
+                tally.reply_lengths[len(example.turns[-1].text)] += 1
     except BaseException:
         writer.abandon()
         raise

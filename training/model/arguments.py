@@ -6,11 +6,15 @@ no torch. See training/options.py for how a field becomes a flag.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from typing import ClassVar
 
 from training.errors import CatGPTError
 from training.options import count, option, positive_int
+
+# --report-to NAME -> the packages the Trainer can log through for it (any one will do)
+REPORTERS = {"none": (), "tensorboard": ("tensorboard", "tensorboardX"), "wandb": ("wandb",)}
 
 
 @dataclass
@@ -65,6 +69,10 @@ class TrainArgs:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     resume: bool = option(False, help="continue an interrupted run from its last checkpoint")
+    report_to: str = option(
+        "none", metavar="NAME", choices=tuple(REPORTERS),
+        help="also send the logged losses to tensorboard or wandb (default {default}; needs "
+        "that package installed)")
     overwrite: bool = option(False, help="replace an existing --out folder")
 
     def __post_init__(self):
@@ -81,6 +89,14 @@ class TrainArgs:
         for ok, message in checks:
             if not ok:
                 raise CatGPTError(message)
+        if self.report_to not in REPORTERS:
+            raise CatGPTError(f"unknown --report-to {self.report_to!r}",
+                              fix=f"Use one of {', '.join(REPORTERS)}.")  # fmt: skip
+        packages = REPORTERS[self.report_to]
+        if packages and not any(importlib.util.find_spec(p) for p in packages):
+            raise CatGPTError(f"--report-to {self.report_to} needs the {packages[0]} package",
+                              fix=f"Install it with `pip install {packages[0]}`, or leave "
+                              "--report-to out.")  # fmt: skip
         if self.lr is None:
             self.lr = 1e-3 if self.base == "tiny" else 2e-4 if self.lora else 5e-5
 
@@ -98,7 +114,12 @@ class EvalOptions:
         8, metavar="N", type=positive_int,
         help="examples per forward pass in eval (default {default})")
     compare_base: bool = option(
-        True, flag="--no-base", help="skip the base model's val loss (saves loading it again)")
+        True, flag="--no-base",
+        help="skip the base model's figures and the prompted base (saves loading it again)")
+    few_shot: int = option(
+        4, metavar="N", type=count,
+        help="training replies shown to the base as example turns before each context, for the "
+        "prompted-base column (default {default}; 0: no prompted base)")
     show: int = option(
         3, metavar="N", type=count,
         help="sample replies to print under the table (default {default})")

@@ -1,22 +1,32 @@
 """The eval step: one model folder and a dataset's val split -> figures, a table, catgpt.json.
 
-What the figures measure is evaluation.py; this loads the folder, runs the measures for the
-fine-tuned model and its base, and records them; `eval` and `run` both call it.
+What the figures measure is evaluation.py (loss, copying) and style.py (style markers); this
+loads the folder, runs the measures for the fine-tuned model, its base and the prompted base
+(few_shot.py), and records them; `eval` and `run` both call it.
 """
 
 from __future__ import annotations
 
-import math
+import copy
+import dataclasses
+import logging
 from pathlib import Path
 
 from catgpt.folder import card_from_dict
 from catgpt.generator import local_replier
 from catgpt.runtime import context_window, pick_device
 from training.errors import DatasetError, ModelError
-from training.model import bases, evaluation, sharing
+from training.model import bases, evaluation, few_shot, sharing, style, tables
 from training.model.arguments import EvalOptions
 from training.model.features import encode_split, load_dataset
-from training.model.model_folder import read_catgpt, write_catgpt, write_model_card
+from training.model.model_folder import (
+    STYLE_PICTURE,
+    read_catgpt,
+    write_catgpt,
+    write_model_card,
+)
+
+log = logging.getLogger(__name__)
 
 
 def dataset_of(model_dir: Path, data: str | None, card: dict) -> Path:
@@ -59,19 +69,29 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
         "base": (card.get("base") or {}).get("name"),
         "base_val_loss": None,
         "base_val_perplexity": None,
+        "few_shot": 0,
+        "prompted_base_val_loss": None,
+        "prompted_base_val_perplexity": None,
     }
+    base_model, shots = None, []
     if options.compare_base and card.get("base"):
         # A local base folder is named in the card; its path lives in private/ only.
         base_path = (sharing.read_private(model_dir, "paths.json") or {}).get("base")
         base_info = {**card["base"], **({"name": base_path} if base_path else {})}
         base_model = bases.reference_base(model_dir, base_info, tokenizer)
         if base_model is not None:
+            base_model = base_model.to(device)
+            # The same sampling settings as the fine-tuned model, for like-for-like replies.
+            base_model.generation_config = copy.deepcopy(model.generation_config)
             base_loss, _ = evaluation.persona_loss(
-                base_model.to(device), features, tokenizer.pad_token_id, batch_size
+                base_model, features, tokenizer.pad_token_id, batch_size
             )
             figures["base_val_loss"] = round(base_loss, 4)
             figures["base_val_perplexity"] = round(evaluation.perplexity(base_loss), 2)
-            del base_model
+            shots = few_shot.pick_shots(dataset.train, options.few_shot, seed)
+    if shots:
+        figures.update(prompted_loss(base_model, tokenizer, dataset.val, shots, window,
+                                     batch_size, tokens))  # fmt: skip
     if options.eval_samples > 0:
         contexts = evaluation.pick_contexts(dataset.val, options.eval_samples, seed)
         # The bot's reply path over this model: its bounds, stop at labels, reply cleaning.
@@ -83,50 +103,51 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
             {"context": r.context[-2:], "reply": r.reply, "reference": r.reference}
             for r in replies[:8]
         ]
+        columns = {"real": [r.reference for r in replies], "fine_tuned": [r.reply for r in replies]}
+        if base_model is not None:
+            base_replier = local_replier(base_model, tokenizer, persona)
+            base_replies = evaluation.sample_replies(base_replier, contexts, batch_size, seed)
+            columns["base"] = [r.reply for r in base_replies]
+        if shots:
+            prompted = few_shot.with_prefix(contexts, shots)
+            # The same path, with room for the example turns in front of each context.
+            turns = persona.context_turns + len(shots) if persona.context_turns else None
+            prompted_replier = local_replier(
+                base_model, tokenizer, dataclasses.replace(persona, context_turns=turns)
+            )
+            prompted_replies = evaluation.sample_replies(prompted_replier, prompted, batch_size,
+                                                         seed)  # fmt: skip
+            columns["prompted_base"] = [r.reply for r in prompted_replies]
+        figures["style"] = style.compare(columns, few_shot.other_speakers(dataset.val))
     return figures
 
 
-def percent(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.0f}%"
-
-
-def number(value) -> str:
-    if value is None:
-        return "n/a"
-    return "inf" if isinstance(value, float) and math.isinf(value) else f"{value:.3f}"
+def prompted_loss(base_model, tokenizer, val: list[dict], shots: list[dict], window: int,
+                  batch_size: int, tokens: int) -> dict:  # fmt: skip
+    """The base's val loss with the few-shot prefix, on the same persona tokens as the others."""
+    features, _ = encode_split(tokenizer, few_shot.with_prefix(val, shots), window, "val")
+    loss, prompted_tokens = evaluation.persona_loss(
+        base_model, features, tokenizer.pad_token_id, batch_size
+    )
+    if prompted_tokens != tokens:  # the targets are the same, so this would be a bug
+        log.warning("prompted base measured on %d persona tokens, the others on %d",
+                    prompted_tokens, tokens)  # fmt: skip
+    return {
+        "few_shot": len(shots) // 2,
+        "prompted_base_val_loss": round(loss, 4),
+        "prompted_base_val_perplexity": round(evaluation.perplexity(loss), 2),
+    }
 
 
 def format_table(figures: dict, show: int = 3) -> str:
-    """The eval table (plain text, fixed width) and a few sample replies."""
-    base = f"base ({figures.get('base') or '?'})"
-    width = max(18, len(base) + 2)
-
-    def row(label: str, *values: str) -> str:
-        return f"{label:<50}" + "".join(f"{v:>{width}}" for v in values)
-
-    lines = [
-        row("", "fine-tuned", base),
-        row(f"val loss ({figures['val_persona_tokens']} persona tokens)",
-            number(figures["val_loss"]), number(figures["base_val_loss"])),
-        row("val perplexity",
-            number(figures["val_perplexity"]), number(figures["base_val_perplexity"])),
-    ]  # fmt: skip
-    if figures.get("samples"):
-        lines += [
-            "",
-            f"replies sampled for {figures['samples']} val contexts "
-            "(generation_config.json, the bot's reply path):",
-            row(f"ended with eos before {figures.get('max_new_tokens')} new tokens",
-                percent(figures["ended_with_eos"])),
-            row("cut where it began another speaker's turn",
-                percent(figures.get("stopped_at_label"))),
-            row("exact copies of a training reply (20+ chars)",
-                percent(figures["exact_copy_rate"])),
-            row("share with an 8-token span from training replies",
-                percent(figures["span8_share"])),
-            row("  baseline: real val replies, same measure",
-                percent(figures["span8_share_val_baseline"])),
-        ]  # fmt: skip
+    """The eval tables (plain text, fixed width) and a few sample replies."""
+    lines = [tables.text_table(tables.loss_rows(figures))]
+    if figures.get("prompted_base_val_loss") is not None:
+        lines.append(f"prompted base: the base with {figures['few_shot']} training replies as "
+                     "example turns before each context")  # fmt: skip
+    for rows in (tables.sampling_rows(figures), tables.style_rows(figures.get("style"))):
+        if rows:
+            lines += ["", tables.text_table(rows)]
     for example in (figures.get("examples") or [])[:show]:
         last = example["context"][-1] if example["context"] else None
         said = f"{last.get('name') or last['role']}: {last['content']}" if last else "(no context)"
@@ -147,5 +168,12 @@ def record(model_dir: Path, figures: dict) -> None:
         sharing.write_private(model_dir, "eval_samples.json", examples)
     card["evaluation"] = figures
     write_catgpt(model_dir, card)
+    picture = Path(model_dir) / STYLE_PICTURE
+    if figures.get("style"):
+        from training import plots  # matplotlib: only once there is something to draw
+
+        plots.style_picture(picture, figures["style"])
+    elif ours:
+        picture.unlink(missing_ok=True)  # an earlier eval's, no longer what catgpt.json says
     if ours:
         write_model_card(model_dir, card)

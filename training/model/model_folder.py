@@ -4,9 +4,12 @@
     tokenizer.json, tokenizer_config.json, chat_template.jinja
     generation_config.json             sampling defaults the bot uses as they are
     catgpt.json                        persona, base, dataset stats, training args, eval figures
-    README.md                          model card
+    README.md                          model card (shows the three pictures below)
     training_log.jsonl                 loss / val loss per logging step and epoch
     train.log                          the run's log lines
+    loss.png                           the same losses drawn (train)
+    data_report.png                    the dataset's picture, from `prepare` (train)
+    style.png                          style markers: real vs sampled replies (eval)
 
 A run writes into a hidden sibling `.<name>.partial/` and renames it into place at the very end
 (training/outputs.py), so an interrupted or failed run never leaves a half-written model where
@@ -29,6 +32,10 @@ log = logging.getLogger(__name__)
 
 CATGPT_JSON = "catgpt.json"
 FORMAT_VERSION = 1
+# The pictures (training/plots.py); none names anyone but the persona, so they are shareable.
+LOSS_PICTURE = "loss.png"
+DATA_PICTURE = "data_report.png"
+STYLE_PICTURE = "style.png"
 
 # Sampling defaults. Persona chat replies are short; pure greedy decoding loops ("lol lol lol"),
 # so: moderate temperature, nucleus sampling and a mild repetition penalty.
@@ -142,13 +149,15 @@ def write_model_card(folder: Path, card: dict) -> None:
         f"best val loss: {best_val}",
         f"- stopped: {training.get('stop_reason', '?')}",
     ]
+    lines += _picture(folder, LOSS_PICTURE, "Train loss per logging step and val loss per epoch")
+    lines += _picture(folder, DATA_PICTURE, "The dataset: the persona's share of the messages "
+                      "(other authors unnamed), reply lengths, activity over time")  # fmt: skip
     if evaluation:
-        lines += ["", "## Evaluation", ""]
-        lines += [
-            f"- {key}: {value}"
-            for key, value in evaluation.items()
-            if not isinstance(value, (list, dict))
-        ]
+        from training.model.tables import evaluation_markdown
+
+        lines += ["", "## Evaluation", "", *evaluation_markdown(evaluation)]
+        if evaluation.get("style"):
+            lines += _picture(folder, STYLE_PICTURE, "Style markers of real and sampled replies")
     if (folder / "private").is_dir():
         lines += [
             "",
@@ -167,3 +176,8 @@ def write_model_card(folder: Path, card: dict) -> None:
     )
     text = "\n".join(lines) + "\n"
     ModelCard(f"---\n{metadata.to_yaml()}\n---\n\n{text}").save(folder / "README.md")
+
+
+def _picture(folder: Path, name: str, caption: str) -> list[str]:
+    """A Markdown image with a relative link (the Hub shows it from the repository's files)."""
+    return ["", f"![{caption}]({name})"] if (Path(folder) / name).is_file() else []

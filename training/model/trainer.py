@@ -29,6 +29,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from catgpt.runtime import context_window, pick_device
+from training.data.report import REPORT_PICTURE
 from training.errors import ModelError, OutputExistsError
 from training.model import model_folder, sharing
 from training.model.arguments import TrainArgs
@@ -126,7 +127,7 @@ def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device
         logging_strategy="steps",
         logging_steps=10,
         logging_first_step=True,
-        report_to="none",
+        report_to=args.report_to,  # the same log entries loss.png is drawn from
         prediction_loss_only=True,  # eval needs the loss only, never the logits
         seed=args.seed,
         dataloader_pin_memory=device == "cuda",
@@ -200,6 +201,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
         )
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(StepReport)
+        keep_tensorboard_logs(trainer, sharing.private_dir(staging) / "runs")  # args hold paths
         started = time.monotonic()
         result = trainer.train(resume_from_checkpoint=resume_from)
         seconds = time.monotonic() - started
@@ -222,6 +224,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             model_folder.save_model(final, tokenizer, staging)
             model_folder.write_log(staging, trainer.state.log_history)
             shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+            write_pictures(staging, trainer.state.log_history, card, Path(args.data))
             if bundle_dataset:
                 shutil.move(str(args.data), str(sharing.private_dir(staging) / "dataset"))
             # Where the inputs were on this machine: for `eval` later, never for publishing.
@@ -236,6 +239,32 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
         log.info("model folder written: %s (%s)", out, card["training"]["stop_reason"])
     state.wait_for_everyone()
     return card
+
+
+def keep_tensorboard_logs(trainer, folder: Path) -> None:
+    """--report-to tensorboard: write the event files into the model folder's `runs/`.
+
+    The Trainer's default is under its output_dir, our checkpoints folder, which is deleted
+    when the run ends. TENSORBOARD_LOGGING_DIR, when set, still wins.
+    """
+    from transformers.integrations import TensorBoardCallback
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
+            callback.logging_dir = str(folder)
+
+
+def write_pictures(folder: Path, log_history: list[dict], card: dict, data: Path) -> None:
+    """loss.png from the Trainer's log, and the dataset's report.png (prepare's) beside it."""
+    from training import plots  # matplotlib, only when there is a picture to draw
+
+    training = card["training"]
+    plots.loss_picture(folder / model_folder.LOSS_PICTURE, log_history,
+                       persona=card["persona"]["name"], stop_reason=training["stop_reason"],
+                       restored_best=training["restored_best_checkpoint"])  # fmt: skip
+    report = data / REPORT_PICTURE
+    if report.is_file():  # made to be shared: no one but the persona is named in it
+        shutil.copyfile(report, folder / model_folder.DATA_PICTURE)
 
 
 def describe_run(
