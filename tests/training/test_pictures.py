@@ -110,6 +110,10 @@ def test_eval_draws_style_png_and_the_card_shows_it(trained_tiny, tmp_path):
     assert_picture(folder / "style.png")
     card = (folder / "README.md").read_text()
     assert "](style.png)" in card and "](loss.png)" in card
+    from huggingface_hub import ModelCard
+
+    loaded = ModelCard.load(folder / "README.md")  # still a Hub card: metadata, then the text
+    assert loaded.data.library_name == "transformers" and "](style.png)" in loaded.text
     # Tables as Markdown, and nobody's messages: the sampled contexts stay in catgpt.json only.
     assert "| val perplexity |" in card and "| style distance (0 = as the real replies) |" in card
     for example in json.loads((folder / "private" / "eval_samples.json").read_text()):
