@@ -142,8 +142,8 @@ class Mentions(ChatCog):
             return
         self._muted[channel.id] = None
         log.warning(
-            "not answering in #%s (%s): %s. Give the bot Send Messages (and Send Messages in "
-            "Threads) there, or leave the channel out of CATGPT_ALLOWED_CHANNELS.",
+            "not answering in #%s (%s): %s. Give the bot Send Messages there (in a thread: "
+            "Send Messages in Threads), or list only other channels in CATGPT_ALLOWED_CHANNELS.",
             getattr(channel, "name", "?"),
             channel.id,
             why,

@@ -230,7 +230,9 @@ def message_data(channel, author, content: str, *, id_num: int = -1, reply_to=No
     )
     if guild is not None:
         data["guild_id"] = guild.id  # make_message_dict leaves it out for threads
-    if isinstance(author, discord.Member):  # the partial member Discord sends with a message
+    if guild is None:
+        data.pop("member", None)  # a DM has no server member
+    elif isinstance(author, discord.Member):  # the partial member Discord sends with a message
         data["member"] = {
             "nick": author.nick,
             "roles": [str(role.id) for role in author.roles if role != guild.default_role],

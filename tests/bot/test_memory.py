@@ -42,7 +42,8 @@ def history_reads(bot, monkeypatch):
 
     monkeypatch.setattr(bot.http, "logs_from", logs_from)
     reads.gate = gate
-    return reads
+    yield reads
+    gate.set()  # a test that failed while holding a read must not hang the ones after it
 
 
 @pytest.fixture
