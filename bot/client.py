@@ -12,6 +12,7 @@ from discord.ext import commands
 
 from bot.cogs import NO_MENTIONS, NOTICES
 from bot.cogs.admin import Admin
+from bot.cogs.chat import GuildMembers
 from bot.cogs.errors import ErrorHandler
 from bot.cogs.mentions import Mentions
 from bot.cogs.slash import Slash
@@ -19,6 +20,7 @@ from bot.conversation import MentionContext
 from bot.cooldown import UserCooldown
 from bot.engine import Engine
 from bot.inflight import InFlight
+from bot.persona_card import persona_account_ids
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -65,16 +67,22 @@ class CatGPTBot(commands.Bot):
             # Loading weights takes seconds. This runs after the HTTP login and before the
             # gateway connects; a thread keeps the event loop free meanwhile (signals).
             self.engine = await asyncio.to_thread(self._load_engine)
-        # One cooldown and one in-flight tracker for both ways of talking to the persona.
+        # The persona's own accounts: labelled apart, like a namesake (catgpt/labels.py).
+        account_ids = persona_account_ids(self.settings.model)
+        # One cooldown, one in-flight tracker and one membership cache (the DM policy) for
+        # both ways of talking to the persona.
         chat = dict(
             engine=self.engine,
             settings=self.settings,
             cooldown=UserCooldown(self.settings.cooldown),
             inflight=self.inflight,
+            members=GuildMembers(self),
+            persona_accounts=account_ids,
         )
         mention_context = MentionContext(
             persona=self.engine.persona,
             aliases=self.engine.aliases,
+            account_ids=account_ids,
             history=self.settings.history,
             skip_texts=NOTICES,
         )

@@ -9,7 +9,7 @@ from discord import app_commands
 
 from bot.cogs import COOLDOWN_NOTICE, NO_MENTIONS, NOT_HERE_NOTICE
 from bot.cogs.chat import ChatCog, channel_ids
-from catgpt.labels import speaker_label
+from bot.settings import DMS_OFF
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +27,23 @@ class OnCooldown(app_commands.CheckFailure):
 
 
 class Slash(ChatCog):
+    def __init__(self, bot, **chat):
+        super().__init__(bot, **chat)
+        # Where Discord offers the command, from the settings: servers always, the bot's DMs
+        # unless DMs are off; never group DMs or a user install (the bot is a server app).
+        dms = self.settings.dms != DMS_OFF
+        self.catgpt.allowed_contexts = app_commands.AppCommandContext(
+            guild=True, dm_channel=dms, private_channel=False
+        )
+        self.catgpt.allowed_installs = app_commands.AppInstallationType(guild=True, user=False)
+        self.catgpt.guild_only = not dms  # the older `dm_permission` field, said the same way
+
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Raised errors reach the tree's one error handler, which answers ephemerally.
+        # Checked here too: a command synced under older settings may still be offered.
         channel = interaction.channel
         ids = channel_ids(channel) if channel is not None else (interaction.channel_id or 0,)
-        if not self.settings.allows(interaction.guild_id, ids):
+        if not await self.allowed(interaction.guild_id, ids, interaction.user):
             raise NotAllowedHere()
         retry_after = self.cooldown.hit(interaction.user.id)
         if retry_after:
@@ -49,7 +61,7 @@ class Slash(ChatCog):
         # Generation takes longer than the 3 seconds Discord waits for a first answer.
         await interaction.response.defer(thinking=True)
         # Labelled as in the mention path: never the persona's label, even for a namesake.
-        name = speaker_label(interaction.user.display_name, self.engine.persona_names)
+        name = self.label(interaction.user)
         chat = [{"role": "user", "name": name, "content": prompt}]
         text = await self.engine.reply(chat)  # EngineError -> the tree's error handler
         for chunk in self.reply_chunks(text, interaction.guild):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 import discord
@@ -106,3 +107,44 @@ async def test_a_mention_is_answered_by_the_real_engine(tiny_model_dir, tmp_path
         assert dpytest.verify().message().content(expected)
     finally:
         assert engine.close(5.0)
+
+
+async def test_owner_sync_here_and_clear_act_on_this_guild_only(tmp_path, synced):
+    client = await started(Settings(model=tmp_path, cooldown=0), FakeEngine())
+    guild, channel, (alice, _) = config()
+    client.owner_id = alice.id
+
+    await dpytest.message(f"{mention(client)} sync here", channel, alice)
+    assert synced == [guild.id]  # this guild, not global
+    assert [c.name for c in client.tree.get_commands(guild=guild)] == ["catgpt"]
+    assert dpytest.verify().message().content("Synced 0 command(s) (here).")
+
+    await dpytest.message(f"{mention(client)} sync clear", channel, alice)
+    assert synced == [guild.id, guild.id]
+    assert client.tree.get_commands(guild=guild) == []  # this guild's copies are gone ...
+    assert [c.name for c in client.tree.get_commands()] == ["catgpt"]  # ... the global stays
+    assert dpytest.verify().message().content("Synced 0 command(s) (clear).")
+    assert client.engine.calls == []
+
+
+async def test_owner_sync_here_in_a_dm_says_it_needs_a_server(tmp_path, synced):
+    client = await started(Settings(model=tmp_path, cooldown=0), FakeEngine())
+    _, _, (alice, _) = config()
+    client.owner_id = alice.id
+    dm = await alice.create_dm()
+    # dpytest re-raises every command error; the error handler has answered by then.
+    with pytest.raises(commands.BadArgument):
+        await dpytest.message(f"{mention(client)} sync here", dm, alice)
+    assert synced == []
+    assert dpytest.verify().message().content("`here` and `clear` work in a server, not in DMs.")
+    assert client.engine.calls == []
+
+
+async def test_the_persona_card_s_account_ids_reach_both_chat_paths(tmp_path, synced):
+    (tmp_path / "catgpt.json").write_text(
+        json.dumps({"persona": {"name": "mochi", "account_ids": ["123456789012345678", 42]}})
+    )
+    client = await started(Settings(model=tmp_path, cooldown=0), FakeEngine())
+    expected = frozenset({123456789012345678, 42})
+    assert client.get_cog("Mentions").mention_context.account_ids == expected
+    assert client.get_cog("Slash").persona_accounts == expected

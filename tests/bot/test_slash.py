@@ -237,3 +237,17 @@ async def test_shutdown_tells_a_deferred_command_the_bot_is_going_to_sleep(
     assert [kind for kind, _ in calls] == ["response", "delete_original", "followup"]
     assert calls[-1][1]["content"] == EngineClosed.user_message
     assert calls[-1][1]["flags"] & EPHEMERAL
+
+
+async def test_the_persona_s_own_account_is_labelled_apart(tmp_path, adapter):
+    # (The ids come from catgpt.json at start-up: test_client checks that they arrive here.)
+    from .conftest import FakeEngine, config
+
+    engine = FakeEngine()
+    client = await started(Settings(model=tmp_path, cooldown=0), engine)
+    _, _, (alice, _) = config()
+    client.get_cog("Slash").persona_accounts = frozenset({alice.id})
+    await run(client, interaction_for(client, "it's me"))
+    assert engine.calls[-1] == [
+        {"role": "user", "name": "alice_0_nick (not the persona)", "content": "it's me"}
+    ]
