@@ -211,6 +211,13 @@ def load_model(folder: Path, device: torch.device):
     dtype = torch.float32 if device.type == "cpu" else "auto"
     try:
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype)
+        return model.to(device)
+    except torch.OutOfMemoryError:
+        raise ModelFolderError(
+            f"the model does not fit in {device}'s memory",
+            where=str(folder),
+            fix="Use another device (CATGPT_DEVICE), or a smaller model.",
+        ) from None
     except WEIGHT_ERRORS as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ModelFolderError(
@@ -218,7 +225,6 @@ def load_model(folder: Path, device: torch.device):
             where=str(folder),
             fix="Copy the model files again, or train the folder again with `catgpt-train train`.",
         ) from None
-    return model.to(device)
 
 
 def load_replier(

@@ -71,3 +71,15 @@ def test_catgpt_bot_says_it_in_one_line(folder, tmp_path):
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith(f"catgpt-bot: error: {folder / 'chat_template.jinja'}: ")
+
+
+def test_a_model_too_big_for_the_device(folder, monkeypatch):
+    import catgpt.generator
+
+    class TooBig:
+        def to(self, device):
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    monkeypatch.setattr(catgpt.generator.AutoModelForCausalLM, "from_pretrained",
+                        lambda *args, **kwargs: TooBig())  # fmt: skip
+    assert refusal(folder).startswith(f"{folder}: the model does not fit in cpu's memory")
