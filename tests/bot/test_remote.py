@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import discord.ext.test as dpytest
 import pytest
 
 from bot.cogs import NOTICES
-from bot.errors import BackendError, EngineBusy, ServerUnavailable
+from bot.errors import BackendError, EngineBusy, EngineClosed, ServerUnavailable
 from bot.remote import CompletionsClient
 from bot.remote_engine import RemoteEngine
 from bot.settings import Settings
@@ -117,6 +118,22 @@ async def test_a_server_that_stops_answering_times_out_with_an_apology(chatty_mo
     assert engine.close(5.0)
 
 
+def test_shutdown_cuts_a_stuck_request_short_with_going_to_sleep(chatty_model_dir, serve):
+    engine = remote(chatty_model_dir, serve)
+    serve.freeze()
+    try:
+        stuck = engine.submit(CONVERSATIONS[0])
+        assert wait_until(serve.request_arrived, timeout=30)
+        engine.stop_accepting()
+        with pytest.raises(EngineClosed):
+            engine.submit(CONVERSATIONS[1])  # no new work once closing
+        assert engine.close(timeout=0.5)  # the request in flight gets half a second
+        with pytest.raises(EngineClosed):  # ... and its user hears "going to sleep"
+            stuck.result(timeout=5)
+    finally:
+        serve.thaw()
+
+
 async def test_the_server_dies_mid_request_the_bot_apologises_and_recovers(
     chatty_model_dir,
     serve,
@@ -181,10 +198,16 @@ def test_the_api_key_never_shows(chatty_model_dir, serve, caplog):
 
 
 def test_console_on_the_openai_backend_never_imports_torch(chatty_model_dir, serve, tmp_path):
-    """A fresh interpreter: settings, the bot's modules, the remote engine, a reply; no torch."""
+    """A fresh interpreter: settings, the bot's modules, the remote engine, a reply; no torch.
+
+    The bot's copy of the folder has no weights: only the server needs them.
+    """
+    weightless = shutil.copytree(
+        chatty_model_dir, tmp_path / "no-weights", ignore=shutil.ignore_patterns("*.safetensors")
+    )
     env_file = tmp_path / "remote.env"
     env_file.write_text(
-        f"CATGPT_MODEL={chatty_model_dir}\nCATGPT_BACKEND=openai\n"
+        f"CATGPT_MODEL={weightless}\nCATGPT_BACKEND=openai\n"
         f"CATGPT_API_BASE={serve.api_base}\nCATGPT_API_KEY={KEY}\n"
     )
     code = (

@@ -94,9 +94,7 @@ async def test_a_server_down_for_good_is_unavailable(scripted):
     assert len(seen) == 3
 
 
-async def test_a_refused_request_is_not_retried_and_the_key_stays_out_of_the_log(
-    scripted, caplog
-):
+async def test_a_refused_request_is_not_retried_and_the_key_stays_out_of_the_log(scripted, caplog):
     client, answers, seen = scripted
     # A server that echoes the request headers in its error body.
     answers.append((422, {"detail": f"unexpected field; headers: Bearer {KEY}"}))
