@@ -122,9 +122,13 @@ class RemoteEngine:
             queue_size=queue_size,
         )
         config = prompt.generation_config
-        ignored = {k: config[k] for k in ("top_k", "repetition_penalty") if config.get(k)}
-        if ignored and config.get("do_sample"):
-            log.info("not sent to the server (no OpenAI field; it applies its own): %s", ignored)
+        unsent = {}  # repetition_penalty counts in greedy decoding too; top_k only when sampling
+        if config.get("repetition_penalty", 1.0) != 1.0:
+            unsent["repetition_penalty"] = config["repetition_penalty"]
+        if config.get("do_sample") and config.get("top_k"):
+            unsent["top_k"] = config["top_k"]
+        if unsent:
+            log.info("not sent to the server (no OpenAI field; it applies its own): %s", unsent)
         engine = cls(client, prompt, sampling=sampling_from(config))
         if check:
             try:
