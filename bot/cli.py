@@ -44,10 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _console(args, settings) -> int:
+    from bot.backend import load_engine
     from bot.console import run_console
-    from bot.engine import Engine
 
-    engine = Engine.from_settings(settings)
+    engine = load_engine(settings)
     try:
         return run_console(engine, name=args.name, history=settings.history, demo=args.demo)
     finally:
@@ -87,6 +87,10 @@ def setup_logging(level: str) -> None:
     import discord.utils
 
     discord.utils.setup_logging(level=level)
+    # The remote backend's HTTP client logs every request at INFO; keep that for -v.
+    # (openai 1.x logs through httpx, recent releases through its fork httpx2.)
+    for name in ("httpx", "httpx2"):
+        logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")
     # A text bot needs no voice: discord.py's warnings about its missing voice libraries
     # would greet every start.
     logging.getLogger("discord.client").addFilter(

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import discord
 from discord.ext import commands
 
+from bot.backend import load_engine as engine_for
 from bot.cogs import NO_MENTIONS, NOTICES
 from bot.cogs.admin import Admin
 from bot.cogs.chat import GuildMembers
@@ -34,8 +35,12 @@ def intents_for(settings: Settings) -> discord.Intents:
     return intents
 
 
-class CatGPTBot(commands.Bot):
-    """Dependencies come in: the settings, and the engine or a function that loads one."""
+class CatGPTBot(commands.AutoShardedBot):
+    """Dependencies come in: the settings, and the engine or a function that loads one.
+
+    Sharded: one process runs the shards CATGPT_SHARD_IDS names out of CATGPT_SHARD_COUNT
+    (both unset: all of Discord's recommended count), so several processes can split a big bot.
+    """
 
     def __init__(
         self,
@@ -46,6 +51,8 @@ class CatGPTBot(commands.Bot):
         **options,
     ):
         options.setdefault("intents", intents_for(settings))
+        options.setdefault("shard_count", settings.shard_count)
+        options.setdefault("shard_ids", list(settings.shard_ids) or None)
         super().__init__(
             # A mention prefix works without the message-content intent; only `sync` uses it.
             command_prefix=commands.when_mentioned,
@@ -57,7 +64,7 @@ class CatGPTBot(commands.Bot):
         )
         self.settings = settings
         self.engine = engine
-        self._load_engine = load_engine or (lambda: Engine.from_settings(settings))
+        self._load_engine = load_engine or (lambda: engine_for(settings))
         self._shutdown: asyncio.Future | None = None
         # Mention and /catgpt handlers in progress; shutdown lets them finish (bounded).
         self.inflight = InFlight()

@@ -44,3 +44,17 @@ class GenerationError(EngineError):
     """Generation failed for this request (logged with its traceback); the worker lives on."""
 
     user_message = "Sorry, my thoughts got tangled. Try again?"
+
+
+class BackendError(BotError):
+    """An inference server the bot cannot use at start-up: unreachable, wrong URL, wrong model."""
+
+
+class ServerUnavailable(EngineError):
+    """The inference server did not answer this request (down, restarting, or too slow).
+
+    Nothing is remembered: the next request tries the server again, so the bot recovers by
+    itself when the server comes back.
+    """
+
+    user_message = "My brain server is down, try again in a bit."

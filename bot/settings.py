@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -86,6 +87,16 @@ class Settings:
     message_content: bool = False
     shutdown_timeout: float = 10.0
     log_level: str = "INFO"
+    # Where replies are generated (bot/backend.py): `local` loads the weights here, `openai`
+    # asks an OpenAI-compatible completions server; checked by _backend_settings.
+    backend: str = "local"
+    api_base: str | None = None
+    api_model: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # a password, like the token
+    api_timeout: float = 60.0
+    # Which gateway shards this process runs (None / empty: Discord's recommended count, all).
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.dms:
@@ -314,6 +325,8 @@ def load_settings(
         message_content=_bool(env, "CATGPT_MESSAGE_CONTENT", False),
         shutdown_timeout=_number(env, "CATGPT_SHUTDOWN_TIMEOUT", 10.0, float),
         log_level=(env.get("CATGPT_LOG_LEVEL", "") or "INFO").strip().upper(),
+        **_backend_settings(env),
+        **_shard_settings(env),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(
@@ -322,3 +335,99 @@ def load_settings(
             fix="Use DEBUG, INFO, WARNING or ERROR.",
         )
     return settings
+
+
+# ---- the inference backend and the gateway shards (issue 10) ----------------------------------
+
+BACKENDS = ("local", "openai")
+
+
+def _backend_settings(env: Mapping[str, str]) -> dict:
+    """CATGPT_BACKEND and, for `openai`, the server's URL, model name, key and timeout."""
+    backend = (env.get("CATGPT_BACKEND", "") or "local").strip().lower()
+    if backend not in BACKENDS:
+        raise SettingsError(
+            f"unknown backend {backend!r}",
+            where="CATGPT_BACKEND",
+            fix="Use local (the model runs in the bot) or openai (an OpenAI-compatible server).",
+        )
+    timeout = _number(env, "CATGPT_API_TIMEOUT", 60.0, float)
+    if timeout <= 0:
+        raise SettingsError("must be more than 0 seconds", where="CATGPT_API_TIMEOUT")
+    # Never put the key's value in an error or a log line: it is a password.
+    key = env.get("CATGPT_API_KEY", "").strip() or None
+    model = env.get("CATGPT_API_MODEL", "").strip() or None
+    base = env.get("CATGPT_API_BASE", "").strip().rstrip("/") or None
+    if backend == "openai" and base is None:
+        raise SettingsError(
+            "CATGPT_BACKEND=openai needs the server's URL",
+            where="CATGPT_API_BASE",
+            fix="Set it to the server's OpenAI base URL, e.g. http://127.0.0.1:8000/v1.",
+        )
+    if base is not None:
+        base = _api_base(base)
+    return dict(backend=backend, api_base=base, api_model=model, api_key=key, api_timeout=timeout)
+
+
+def _api_base(raw: str) -> str:
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise SettingsError("not a valid URL", where="CATGPT_API_BASE") from None
+    if parts.username or parts.password:
+        # The URL is named in start-up errors and logs; a secret in it would leak there.
+        raise SettingsError(
+            "the URL holds a user name or password",
+            where="CATGPT_API_BASE",
+            fix="Put the key in CATGPT_API_KEY and leave it out of the URL.",
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"{raw!r} is not an http(s) URL",
+            where="CATGPT_API_BASE",
+            fix="Write it like http://127.0.0.1:8000/v1.",
+        )
+    return raw
+
+
+_SHARD_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+
+
+def _shard_settings(env: Mapping[str, str]) -> dict:
+    """CATGPT_SHARD_COUNT and CATGPT_SHARD_IDS (`0,1,2` or `0-3`), checked against each other."""
+    count = _number(env, "CATGPT_SHARD_COUNT", None)
+    if count is not None and count < 1:
+        raise SettingsError("must be at least 1 (or empty)", where="CATGPT_SHARD_COUNT")
+    ids: list[int] = []
+    for part in (p.strip() for p in env.get("CATGPT_SHARD_IDS", "").split(",")):
+        if not part:
+            continue
+        span = _SHARD_RANGE.match(part)
+        if span:
+            ids.extend(range(int(span[1]), int(span[2]) + 1))
+        elif part.isdigit():
+            ids.append(int(part))
+        else:
+            raise SettingsError(
+                f"{part!r} is not a shard id",
+                where="CATGPT_SHARD_IDS",
+                fix="List shard numbers or ranges, e.g. 0,1 or 0-3.",
+            )
+    if ids and count is None:
+        # discord.py refuses shard_ids without a shard_count, and it would be a guess anyway.
+        raise SettingsError(
+            "shard ids need a shard count",
+            where="CATGPT_SHARD_IDS",
+            fix="Set CATGPT_SHARD_COUNT to the total number of shards across all processes.",
+        )
+    outside = sorted({i for i in ids if count is not None and i >= count})
+    if outside:
+        raise SettingsError(
+            f"shard {outside[0]} is outside 0-{count - 1}",
+            where="CATGPT_SHARD_IDS",
+            fix="Shards are numbered from 0 to CATGPT_SHARD_COUNT - 1.",
+        )
+    if len(set(ids)) != len(ids):
+        raise SettingsError("a shard is listed twice", where="CATGPT_SHARD_IDS")
+    return dict(shard_count=count, shard_ids=tuple(sorted(ids)))

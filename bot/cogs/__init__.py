@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.errors import EngineBusy, EngineClosed, GenerationError
+from bot.errors import EngineBusy, EngineClosed, GenerationError, ServerUnavailable
 
 # What every message the bot sends passes: it never pings anyone.
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -24,5 +24,6 @@ NOTICES = frozenset(
         EngineBusy.user_message,
         EngineClosed.user_message,
         GenerationError.user_message,
+        ServerUnavailable.user_message,
     }
 )

@@ -149,7 +149,11 @@ def settings(tmp_path):
 async def connect(client: CatGPTBot) -> CatGPTBot:
     """Wire `client` to dpytest: one guild, one text channel, members alice and bob."""
     await client._async_setup_hook()
-    dpytest.configure(client, members=["alice", "bob"])
+    with pytest.MonkeyPatch.context() as patch:
+        # dpytest 0.7 refuses sharded clients by an isinstance check on AutoShardedClient;
+        # hidden from that one check, it swaps in its own state and nothing connects.
+        patch.setattr(discord, "AutoShardedClient", type("NotSharded", (), {}))
+        dpytest.configure(client, members=["alice", "bob"])
     # dpytest swaps in its own connection state, which does not know the loop yet.
     client._connection.loop = asyncio.get_running_loop()
     return client

@@ -215,13 +215,14 @@ async def test_shutdown_tells_a_deferred_command_the_bot_is_going_to_sleep(
 
     # What Discord had been told when the bot disconnected.
     told_at_disconnect = []
-    disconnect = commands.Bot.close
+    base = commands.AutoShardedBot  # CatGPTBot's base: where its close() ends
+    disconnect = base.close
 
     async def recording_close(self):
         told_at_disconnect.append(list(adapter.calls))
         await disconnect(self)
 
-    monkeypatch.setattr(commands.Bot, "close", recording_close)
+    monkeypatch.setattr(base, "close", recording_close)
 
     command = asyncio.create_task(run(client, interaction_for(client, "hi")))
     assert await until(generator.entered.is_set)
