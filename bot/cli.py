@@ -49,7 +49,10 @@ def _console(args, settings) -> int:
 
     engine = load_engine(settings)
     try:
-        return run_console(engine, name=args.name, history=settings.history, demo=args.demo)
+        return run_console(
+            engine, name=args.name, history=settings.history, demo=args.demo,
+            bursts=settings.bursts,
+        )  # fmt: skip
     finally:
         engine.close(settings.shutdown_timeout)
 

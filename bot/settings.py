@@ -82,6 +82,7 @@ class Settings:
     max_new_tokens: int | None = None
     cpu_threads: int | None = None
     cooldown: float = 5.0
+    bursts: bool = True  # a reply's lines as separate messages, with a typing pause between
     dev_guild: int | None = None
     owner_id: int | None = None
     message_content: bool = False
@@ -323,6 +324,7 @@ def load_settings(
         dev_guild=_optional_id(env, "CATGPT_DEV_GUILD"),
         owner_id=_optional_id(env, "CATGPT_OWNER_ID"),
         message_content=_bool(env, "CATGPT_MESSAGE_CONTENT", False),
+        bursts=_bool(env, "CATGPT_BURSTS", True),
         shutdown_timeout=_number(env, "CATGPT_SHUTDOWN_TIMEOUT", 10.0, float),
         log_level=(env.get("CATGPT_LOG_LEVEL", "") or "INFO").strip().upper(),
         **_backend_settings(env),

@@ -175,6 +175,33 @@ def split_message(text: str, limit: int = DISCORD_LIMIT, max_chunks: int = MAX_C
     return chunks
 
 
+# At most this many separate messages for one reply sent as bursts; further lines join the last.
+MAX_BURSTS = 4
+_FENCE = "```"
+
+
+def split_bursts(text: str, max_bursts: int = MAX_BURSTS) -> list[str]:
+    """The reply as the quick messages it reads as: one per line, a code block kept whole.
+
+    `prepare` merges a person's messages sent within --merge-window into one turn, joined by
+    line breaks, so the model writes a thought sent as several messages as several lines.
+    """
+    bursts: list[str] = []
+    fenced = False
+    for line in text.split("\n"):
+        if fenced or not line.strip():
+            if bursts and (fenced or line.strip()):
+                bursts[-1] += "\n" + line
+        else:
+            bursts.append(line)
+        if line.count(_FENCE) % 2:
+            fenced = not fenced
+    bursts = [b.strip() for b in bursts if b.strip()]
+    if len(bursts) > max_bursts:
+        bursts[max_bursts - 1 :] = ["\n".join(bursts[max_bursts - 1 :])]
+    return bursts
+
+
 def prepare_reply(
     text: str,
     names: Iterable[str],
@@ -183,7 +210,20 @@ def prepare_reply(
     fallback: str = FALLBACK,
     limit: int = DISCORD_LIMIT,
     max_chunks: int = MAX_CHUNKS,
+    bursts: bool = False,
 ) -> list[str]:
-    """The messages to send for one reply; never empty (the fallback line stands in)."""
+    """The messages to send for one reply; never empty (the fallback line stands in).
+
+    bursts: one message per line (split_bursts), each still split at Discord's limit.
+    """
     text = clean_reply(text, names, channel_names=channel_names)
-    return split_message(text, limit, max_chunks) or [fallback]
+    if not bursts:
+        return split_message(text, limit, max_chunks) or [fallback]
+    messages = [chunk for burst in split_bursts(text) for chunk in split_message(burst, limit)]
+    return messages[: MAX_BURSTS + max_chunks] or [fallback]
+
+
+def typing_pause(message: str) -> float:
+    """Seconds of "typing..." before a burst: longer for longer lines, at least one second
+    (Discord allows about five messages per five seconds in a channel), at most three."""
+    return min(3.0, 1.0 + len(message) / 80)

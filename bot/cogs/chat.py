@@ -3,6 +3,7 @@ them where (allow-lists, the DM policy), the speaker label, and their replies.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -15,7 +16,7 @@ from bot.conversation import label_for
 from bot.cooldown import UserCooldown
 from bot.inflight import InFlight
 from bot.settings import DMS_MEMBERS, Settings
-from catgpt.cleaning import prepare_reply
+from catgpt.cleaning import prepare_reply, typing_pause
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class ChatCog(commands.Cog):
         self.members = members if members is not None else GuildMembers(bot)
         # The persona's own Discord accounts (catgpt.json): labelled apart like a namesake.
         self.persona_accounts = persona_accounts
+        self.pause = asyncio.sleep  # between bursts; tests swap it for one that records
 
     async def allowed(
         self, guild_id: int | None, channel_ids: tuple[int, ...], user: discord.abc.User
@@ -148,5 +150,17 @@ class ChatCog(commands.Cog):
         lookup = guild.get_channel_or_thread if guild else None
         channels = (lambda i: getattr(lookup(i), "name", None)) if lookup else None
         return prepare_reply(
-            text, [*self.engine.persona_names, me.name, display], channel_names=channels
+            text,
+            [*self.engine.persona_names, me.name, display],
+            channel_names=channels,
+            bursts=self.settings.bursts,
         )
+
+    async def before_burst(self, message: str, channel=None) -> None:
+        """CATGPT_BURSTS: "typing..." for a moment before each message after the first, as a
+        person sending a thought in quick messages would (and within the channel rate limit)."""
+        if channel is None:
+            await self.pause(typing_pause(message))
+            return
+        async with channel.typing():
+            await self.pause(typing_pause(message))

@@ -124,6 +124,8 @@ class Mentions(ChatCog):
         reference = message.to_reference(fail_if_not_exists=False) if reply else None
         try:
             for index, chunk in enumerate(chunks):
+                if index and self.settings.bursts:
+                    await self.before_burst(chunk, message.channel)
                 await message.channel.send(
                     chunk,
                     reference=reference if index == 0 else None,

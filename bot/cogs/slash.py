@@ -64,7 +64,9 @@ class Slash(ChatCog):
         name = self.label(interaction.user)
         chat = [{"role": "user", "name": name, "content": prompt}]
         text = await self.engine.reply(chat)  # EngineError -> the tree's error handler
-        for chunk in self.reply_chunks(text, interaction.guild):
+        for index, chunk in enumerate(self.reply_chunks(text, interaction.guild)):
+            if index and self.settings.bursts:
+                await self.before_burst(chunk)  # a followup shows no typing; a pause all the same
             await interaction.followup.send(
                 chunk, allowed_mentions=NO_MENTIONS, suppress_embeds=True
             )

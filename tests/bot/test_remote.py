@@ -139,7 +139,7 @@ async def test_the_server_dies_mid_request_the_bot_apologises_and_recovers(
     serve,
 ):
     engine = remote(chatty_model_dir, serve)
-    client = await started(Settings(model=chatty_model_dir, cooldown=0), engine)
+    client = await started(Settings(model=chatty_model_dir, cooldown=0, bursts=False), engine)
     _, channel, (alice, _) = config()
     try:
         await dpytest.message(f"{mention(client)} hi mochi", channel, alice)
