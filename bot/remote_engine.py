@@ -1,9 +1,9 @@
 """The remote engine: the local engine's surface, with the model on an inference server.
 
-    caller (any thread) ── submit() ──► engine's event loop thread ──► render the prompt
-        ▲                                                             (folder's template)
-        │                                                         ──► POST /v1/completions
-        └──── asyncio.wrap_future ◄── Future ◄────────────────────── cut at the next turn
+    caller (any thread) ── submit() ──► engine's event loop thread ──► replier.prompts.build
+        ▲                                                          ──► POST /v1/completions
+        │                                                              (text, stop, max_tokens)
+        └──── asyncio.wrap_future ◄── Future ◄────────────────────── replier.finish (cut, clean)
 
 Same surface as bot.engine.Engine (`reply`, `submit`, `persona`, `persona_names`, `aliases`,
 `stop_accepting`, `close`, `aclose`), so the cogs and the console take either. Why its own event
@@ -12,9 +12,14 @@ future from a thread with no loop, the HTTP client's connections belong to one l
 tokenizer is not safe across threads; here one thread renders every prompt and owns the client,
 whichever thread asked. The Discord loop only ever awaits a future.
 
-The model folder stays the single source of the prompt: it is rendered here with the folder's
-chat template and tokenizer (the same path as the local backend), and sampling values come
-from its generation_config.json. This process loads no weights and imports no torch.
+The model folder stays the single source of the prompt, through the one reply path
+(catgpt.reply): the Replier is built by catgpt.prompt.prompt_builder_for with the same limits as
+the local backend's (the trained bounds from catgpt.json, lowered by the settings; the window
+from config.json; the persona's names as labels), each prompt's text goes to the server with
+eos and the prompt's stop strings, and the completion ends in Replier.finish (the cut at
+another speaker's label, then clean_reply), as each row of the local backend's batch does.
+Sampling values come from generation_config.json. This process loads no weights and imports no
+torch.
 """
 
 from __future__ import annotations
@@ -26,11 +31,18 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from bot.errors import EngineBusy, EngineClosed, EngineError, GenerationError
-from bot.remote import CompletionsClient
-
-# ADAPTER: swap for catgpt/prompt.py (render, stop names) and catgpt/cleaning.py at merge.
-from bot.remote_prompt import FolderPrompt, cut_at_turn, turn_pattern
+from bot.errors import EngineBusy, EngineClosed, EngineError, GenerationError, ModelLoadError
+from bot.remote import CompletionResult, CompletionsClient
+from catgpt.errors import ModelFolderError
+from catgpt.folder import (
+    folder_max_new_tokens,
+    folder_window,
+    generation_defaults,
+    load_fast_tokenizer,
+    read_card,
+)
+from catgpt.prompt import Prompt, prompt_builder_for
+from catgpt.reply import CallerBackend, Completion, Replier
 
 log = logging.getLogger(__name__)
 
@@ -55,33 +67,73 @@ def sampling_from(generation_config: dict) -> dict:
     return sampling
 
 
-def stop_strings(names: Sequence[str], persona_names: Sequence[str], eos: str | None) -> list[str]:
-    """What the server should stop at: eos, and a new line or word that opens another turn.
+def stop_strings(prompt: Prompt, eos: str | None) -> list[str]:
+    """What the server should stop at: eos, and the prompt's stop strings (a new line or word
+    that opens another turn; see Prompt.stop_strings). Only a hint that saves tokens: the reply
+    is cut by Replier.finish afterwards, as the local backend's is."""
+    return sorted({*prompt.stop_strings, *([eos] if eos else [])})
 
-    Only a hint that saves tokens: the reply is cut with the same turn pattern as the local
-    backend's afterwards. The persona's own names get no " name:" form, since an undertrained
-    model often opens with its own label ("mochi: hi"), which the cleaning strips; stopping
-    there would leave nothing.
+
+def completion_from(result: CompletionResult) -> Completion:
+    """The server's answer as the reply path's Completion.
+
+    A server's "stop" is eos or one of our stop strings alike (and the client has cut the
+    string off): called "eos" here, as the label stops left in the text become "label" in
+    finish. "length": max_tokens ran out.
     """
-    own = {n.casefold() for n in persona_names}
-    stops = {eos} if eos else set()
-    for name in names:
-        stops.add(f"\n{name}:")
-        if name.casefold() not in own:
-            stops.add(f" {name}:")
-    return sorted(stops)
+    return Completion(result.text, "length" if result.finish_reason == "length" else "eos")
+
+
+def load_remote_replier(
+    folder: str | Path,
+    *,
+    max_new_tokens: int | None = None,
+    history: int | None = None,
+) -> Replier:
+    """The reply path for a folder served elsewhere: card, tokenizer and template, no weights.
+
+    The same construction as catgpt.generator.load_replier's, with the numbers the loaded
+    model would give read from the folder's JSON instead. Raises ModelLoadError.
+    """
+    folder = Path(folder)
+    try:
+        card = read_card(folder)
+        tokenizer = load_fast_tokenizer(folder)
+        window = folder_window(folder, tokenizer)
+        max_new = folder_max_new_tokens(folder)
+        # The server tokenizes the text with the tokenizer's defaults, so the specials those
+        # add (a BOS for some models) come on top of the prompt: they take room in the window.
+        added = len(tokenizer("")["input_ids"])
+        try:
+            prompts, bounds = prompt_builder_for(
+                tokenizer,
+                card,
+                window=window - added,
+                max_new_tokens=max_new,
+                history=history,
+                wanted_new_tokens=max_new_tokens,
+            )
+        except ModelFolderError as error:
+            # Say which folder (and file in it) cannot be served, as load_replier does.
+            error.where = str(folder / error.where) if error.where else str(folder)
+            raise
+    except ModelFolderError as error:
+        raise ModelLoadError(error.what, where=error.where, fix=error.fix) from None
+    return Replier(prompts, CallerBackend(bounds.max_new_tokens), card)
 
 
 class RemoteEngine:
     def __init__(
         self,
         client: CompletionsClient,
-        prompt: FolderPrompt,
+        replier: Replier,
         *,
+        eos: str | None = None,
         sampling: dict | None = None,
     ):
         self.client = client
-        self.prompt = prompt
+        self.replier = replier
+        self.eos = eos
         self.sampling = dict(sampling if sampling is not None else {})
         self._lock = threading.Lock()
         self._accepting = True
@@ -105,14 +157,16 @@ class RemoteEngine:
         concurrency: int = 32,
         queue_size: int = 32,
         max_new_tokens: int | None = None,
+        history: int | None = None,
         check: bool = True,
     ) -> RemoteEngine:
-        """Read the folder's tokenizer and defaults, then (check=True) ask the server.
+        """Read the folder's card, tokenizer and defaults, then (check=True) ask the server.
 
-        Blocking (about a second): run it off the event loop. Raises BackendError when the
-        server is unreachable or does not serve the model.
+        Blocking (about a second): run it off the event loop. Raises ModelLoadError for a folder
+        that cannot render prompts, BackendError when the server is unreachable or does not
+        serve the model. max_new_tokens / history: the settings, capped by the trained bounds.
         """
-        prompt = FolderPrompt(folder, max_new_tokens=max_new_tokens)
+        replier = load_remote_replier(folder, max_new_tokens=max_new_tokens, history=history)
         client = CompletionsClient(
             api_base,
             model=api_model,
@@ -121,7 +175,7 @@ class RemoteEngine:
             concurrency=concurrency,
             queue_size=queue_size,
         )
-        config = prompt.generation_config
+        config = generation_defaults(folder)
         unsent = {}  # repetition_penalty counts in greedy decoding too; top_k only when sampling
         if config.get("repetition_penalty", 1.0) != 1.0:
             unsent["repetition_penalty"] = config["repetition_penalty"]
@@ -129,7 +183,8 @@ class RemoteEngine:
             unsent["top_k"] = config["top_k"]
         if unsent:
             log.info("not sent to the server (no OpenAI field; it applies its own): %s", unsent)
-        engine = cls(client, prompt, sampling=sampling_from(config))
+        eos = replier.prompts.tokenizer.eos_token
+        engine = cls(client, replier, eos=eos, sampling=sampling_from(config))
         if check:
             try:
                 engine.check()
@@ -137,11 +192,14 @@ class RemoteEngine:
                 engine.close(1.0)
                 raise
         log.info(
-            "persona %r from %s, served by %s as %r",
-            prompt.persona,
+            "persona %r from %s, served by %s as %r; prompts of at most %d tokens%s, replies of %d",
+            replier.persona,
             folder,
             client.base_url,
             client.model,
+            replier.prompts.max_tokens,
+            f" and {replier.prompts.max_turns} turns" if replier.prompts.max_turns else "",
+            replier.max_new_tokens,
         )
         return engine
 
@@ -157,6 +215,7 @@ class RemoteEngine:
             concurrency=settings.max_batch,
             queue_size=settings.queue_size,
             max_new_tokens=settings.max_new_tokens,
+            history=settings.history,
             check=check,
         )
 
@@ -165,11 +224,11 @@ class RemoteEngine:
 
     @property
     def persona(self) -> str:
-        return self.prompt.persona
+        return self.replier.persona
 
     @property
     def aliases(self) -> tuple[str, ...]:
-        return tuple(self.prompt.aliases)
+        return tuple(self.replier.aliases)
 
     @property
     def persona_names(self) -> tuple[str, ...]:
@@ -231,14 +290,14 @@ class RemoteEngine:
         self._tasks.add(task)
         try:
             # Rendering is milliseconds of CPU on this thread, never on the Discord loop.
-            prompt = self.prompt.render(messages)
-            names = self.prompt.stop_names(messages)
+            prompt = self.replier.prompts.build(messages)
             result = await self.client.complete(
-                prompt,
-                stop=stop_strings(names, self.persona_names, self.prompt.eos_token),
-                max_tokens=self.prompt.max_new_tokens,
+                prompt.text,
+                stop=stop_strings(prompt, self.eos),
+                max_tokens=self.replier.max_new_tokens,
                 sampling=self.sampling,
             )
+            reply = self.replier.finish(prompt, completion_from(result))
         except asyncio.CancelledError:
             if self._aborting:  # cut short by shutdown: the user hears "going to sleep"
                 raise EngineClosed() from None
@@ -256,7 +315,7 @@ class RemoteEngine:
         finally:
             self._tasks.discard(task)
         self.stats["served"] += 1
-        return cut_at_turn(result.text, turn_pattern(names)).strip()
+        return reply.text
 
     async def _shutdown(self, timeout: float) -> None:
         pending = set(self._tasks)

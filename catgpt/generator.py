@@ -23,13 +23,12 @@ from transformers.utils import logging as hf_logging
 from catgpt import runtime
 from catgpt.cleaning import cut_at_turn, turn_pattern
 from catgpt.errors import ModelFolderError
-from catgpt.folder import PersonaCard, load_tokenizer, read_card
-from catgpt.prompt import Prompt, PromptBuilder, limits
+from catgpt.folder import DEFAULT_MAX_NEW_TOKENS, PersonaCard, load_tokenizer, read_card
+from catgpt.prompt import Prompt, prompt_builder_for
 from catgpt.reply import Completion, Replier
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_NEW_TOKENS = 64
 # What a corrupt or mismatched weights file raises from from_pretrained: a truncated
 # safetensors header, a pickle cut short, tensors of the wrong shape, a missing file.
 WEIGHT_ERRORS = (
@@ -187,7 +186,8 @@ def local_replier(
     max_new_tokens / history: the settings, capped by the trained bounds (catgpt.prompt.limits).
     """
     backend = LocalBackend(model, tokenizer)
-    bounds = limits(
+    prompts, bounds = prompt_builder_for(
+        tokenizer,
         card,
         window=backend.context_window,
         max_new_tokens=backend.max_new_tokens,
@@ -195,13 +195,6 @@ def local_replier(
         wanted_new_tokens=max_new_tokens,
     )
     backend.max_new_tokens = bounds.max_new_tokens
-    prompts = PromptBuilder(
-        tokenizer,
-        persona_names=card.names,
-        max_tokens=bounds.prompt_tokens,
-        max_turns=bounds.turns,
-    )
-    prompts.probe()
     return Replier(prompts, backend, card)
 
 

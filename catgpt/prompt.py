@@ -48,11 +48,24 @@ class Prompt:
     ids: list[int]
     text: str
     stop_names: tuple[str, ...]  # the labels that start another turn (see cleaning.turn_pattern)
+    own_names: tuple[str, ...] = ()  # which of them are the persona's (see stop_strings)
 
     @property
     def stop_strings(self) -> list[str]:
-        """Exact stop strings for a server's `stop`: a label after a newline or a space."""
-        return [f"{gap}{name}:" for name in self.stop_names for gap in ("\n", " ")]
+        """Exact stop strings for a server's `stop`: a label after a newline or a space.
+
+        Only a hint that saves tokens (the reply is cut with turn_pattern afterwards), so it
+        must never stop where that cut would not: the persona's own names get no " name:" form,
+        since a model often opens its reply with its own label (" mochi: hi"), which the cut
+        leaves and the cleaning strips; a server stopping there would leave nothing.
+        """
+        own = {name.casefold() for name in self.own_names}
+        return [
+            f"{gap}{name}:"
+            for name in self.stop_names
+            for gap in ("\n", " ")
+            if gap == "\n" or name.casefold() not in own
+        ]
 
 
 @dataclass(frozen=True)
@@ -104,6 +117,38 @@ def limits(
     return Limits(max_new_tokens=new_tokens, prompt_tokens=length - new_tokens, turns=turns)
 
 
+def prompt_builder_for(
+    tokenizer,
+    card: PersonaCard,
+    *,
+    window: int,
+    max_new_tokens: int,
+    history: int | None = None,
+    wanted_new_tokens: int | None = None,
+) -> tuple[PromptBuilder, Limits]:
+    """The persona's prompt builder within `limits(...)`, its template checked; and the limits.
+
+    The one construction for both backends: the local one passes the loaded model's window
+    and reply length, the remote one config.json's and generation_config.json's (catgpt.folder),
+    so a server serving the folder reads the same prompt as the weights loaded here would.
+    """
+    bounds = limits(
+        card,
+        window=window,
+        max_new_tokens=max_new_tokens,
+        history=history,
+        wanted_new_tokens=wanted_new_tokens,
+    )
+    prompts = PromptBuilder(
+        tokenizer,
+        persona_names=card.names,
+        max_tokens=bounds.prompt_tokens,
+        max_turns=bounds.turns,
+    )
+    prompts.probe()
+    return prompts, bounds
+
+
 class PromptBuilder:
     """Renders conversations for one tokenizer and persona within fixed limits."""
 
@@ -151,7 +196,9 @@ class PromptBuilder:
         kept = list(messages)[-self.max_turns :] if self.max_turns else list(messages)
         ids = self._fit(kept)
         text = self.tokenizer.decode(ids)
-        return Prompt(ids=ids, text=text, stop_names=self.stop_names(messages))
+        return Prompt(
+            ids=ids, text=text, stop_names=self.stop_names(messages), own_names=self.persona_names
+        )
 
     def stop_names(self, messages: Conversation) -> tuple[str, ...]:
         """The persona's names and every speaker's label: a new turn starts with one of them."""

@@ -5,10 +5,12 @@
 
 The bot's engine calls it for each batch (the console goes through the engine), and
 `catgpt-train eval` samples through it, so the figures eval reports describe the replies users
-get. The model call is a backend: `catgpt.generator.LocalBackend` (the weights in this process);
-an OpenAI-compatible completions server fits the same seam, since a Prompt carries its text and
-stop strings and a Completion is text plus why it ended. Prompt building and cleaning do not
-change with the backend.
+get. The model call is a backend: `catgpt.generator.LocalBackend` (the weights in this process),
+called in batches from the engine's worker thread. An OpenAI-compatible completions server is
+asked asynchronously, one request at a time, by bot.remote_engine: it holds a Replier over a
+CallerBackend, builds each prompt with `prompts`, sends the Prompt's text and stop strings, and
+ends the completion with `finish`, the same last step `replies` takes per row. Prompt building
+and cleaning do not change with the backend.
 
 No torch here: `catgpt.generator.load_replier` builds the local path (and imports torch).
 """
@@ -85,12 +87,17 @@ class Replier:
         """One reply per conversation, generated as one batch."""
         prompts = [self.prompts.build(c) for c in conversations]
         completions = self.backend.complete(prompts, should_stop=should_stop, seed=seed)
-        replies = []
-        for prompt, completion in zip(prompts, completions, strict=True):
-            text = cut_at_turn(completion.text, turn_pattern(prompt.stop_names))
-            finish = "label" if text != completion.text else completion.finish
-            replies.append(Reply(clean_reply(text, self.card.names), finish))
-        return replies
+        return [self.finish(p, c) for p, c in zip(prompts, completions, strict=True)]
+
+    def finish(self, prompt: Prompt, completion: Completion) -> Reply:
+        """One completion of `prompt` as the reply: cut at another speaker's label, cleaned.
+
+        Public for a caller that asks the model itself (bot.remote_engine awaits a server, one
+        request at a time, and builds with `self.prompts`): its replies end the same way.
+        """
+        text = cut_at_turn(completion.text, turn_pattern(prompt.stop_names))
+        finish = "label" if text != completion.text else completion.finish
+        return Reply(clean_reply(text, self.card.names), finish)
 
     def generate(
         self,
@@ -100,3 +107,14 @@ class Replier:
         """The reply texts (what the bot's engine asks for)."""
         return [reply.text for reply in self.replies(conversations, should_stop)]
 
+
+@dataclass(frozen=True)
+class CallerBackend:
+    """The backend of a Replier whose caller asks the model itself (bot.remote_engine awaits an
+    inference server): only the reply length; the caller builds with `prompts` and ends each
+    reply with `finish`, so `replies` is not for it."""
+
+    max_new_tokens: int
+
+    def complete(self, prompts, *, should_stop=None, seed=None) -> list[Completion]:
+        raise TypeError("this Replier's caller asks the model itself: build, then finish()")

@@ -2,18 +2,18 @@
 
 If training read the context window differently from the bot, a model could be trained on
 examples longer than the bot will ever feed it (or the bot could feed it more than it saw).
+The reading itself is catgpt.folder.config_window (no torch), which the remote backend applies
+to config.json; here it reads a loaded model's config.
 """
 
 from __future__ import annotations
 
 import torch
 
-# Read from the model config in this order, then from the tokenizer's model_max_length.
-WINDOW_ATTRIBUTES = ("max_position_embeddings", "n_positions", "n_ctx", "seq_length")
-# Tokenizers without a limit report a huge sentinel (int(1e30)); that is no window.
-NO_TOKENIZER_LIMIT = 1_000_000
-# What the bot assumes when nothing states a window (training then keeps --max-length as given).
-DEFAULT_CONTEXT_WINDOW = 2048
+from catgpt.folder import DEFAULT_CONTEXT_WINDOW as DEFAULT_CONTEXT_WINDOW
+from catgpt.folder import NO_TOKENIZER_LIMIT as NO_TOKENIZER_LIMIT
+from catgpt.folder import WINDOW_ATTRIBUTES as WINDOW_ATTRIBUTES
+from catgpt.folder import config_window
 
 
 class DeviceUnavailable(ValueError):
@@ -48,12 +48,4 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def context_window(model, tokenizer=None) -> int | None:
     """Tokens the model can attend to; None when neither config nor tokenizer says."""
-    config = model.config
-    for key in WINDOW_ATTRIBUTES:
-        value = getattr(config, key, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(limit, int) and 0 < limit < NO_TOKENIZER_LIMIT:
-        return limit
-    return None
+    return config_window(model.config, tokenizer)

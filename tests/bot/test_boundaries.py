@@ -43,7 +43,7 @@ import sys
 from catgpt.cleaning import clean_reply
 from catgpt.folder import read_card
 from catgpt.prompt import PromptBuilder
-from catgpt.reply import Replier
+from catgpt.reply import Completion, Replier
 from transformers import PreTrainedTokenizerFast
 
 folder = sys.argv[1]
@@ -55,6 +55,11 @@ prompt = prompts.build([{"role": "user", "name": "alice", "content": "hi"}])
 assert prompt.text == "alice: hi<|endoftext|>mochi:", prompt.text
 assert clean_reply("mochi: hi @everyone", card.names) == "hi @\u200beveryone"
 assert "torch" not in sys.modules, "rendering a prompt imported torch"
+from bot.remote_engine import load_remote_replier  # the folder's bounds and template, no weights
+replier = load_remote_replier(folder, history=4)
+assert replier.prompts.build([{"role": "user", "name": "alice", "content": "hi"}]) == prompt
+assert replier.finish(prompt, Completion(" mochi: hi\\nalice: x", "eos")).text == "hi"
+assert "torch" not in sys.modules, "the remote backend's reply path imported torch"
 print("ok")
 """
 

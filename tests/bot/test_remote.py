@@ -57,27 +57,36 @@ def engine(chatty_model_dir, serve):
 
 
 def test_reply_matches_the_local_backend_under_greedy(engine, chatty_model_dir):
-    from bot.generator import HFGenerator  # the local backend, in this (test) process
+    from catgpt.generator import load_replier  # the local backend, in this (test) process
 
-    local = HFGenerator.load(chatty_model_dir, device="cpu")
+    local = load_replier(chatty_model_dir, device="cpu")
+    remote_path = engine.replier
     assert engine.sampling == {"temperature": 0.0}  # do_sample false in generation_config.json
     assert engine.client.model == str(chatty_model_dir)  # the one model the server serves
+    # The bounds read from the folder's JSON are the ones the loaded model gives.
+    assert remote_path.max_new_tokens == local.max_new_tokens == 16
+    assert remote_path.prompts.max_tokens == local.prompts.max_tokens == 128 - 16
+    assert remote_path.prompts.max_turns == local.prompts.max_turns
     for chat in CONVERSATIONS:
         assert engine.submit(chat).result() == local.generate([chat])[0]
     # Past the context window both drop the same oldest turns.
     long = [{"role": "user", "name": "alice", "content": f"fish number {n}"} for n in range(40)]
-    prompt = engine.prompt.render(long)
-    assert prompt == local.tokenizer.decode(local.prompt_ids(long))
-    assert prompt.startswith("alice: fish number ") and "number 0<" not in prompt
+    prompt = remote_path.prompts.build(long)
+    assert prompt.text == local.prompts.tokenizer.decode(local.prompts.build(long).ids)
+    assert prompt.text.startswith("alice: fish number ") and "number 0<" not in prompt.text
     assert engine.submit(long).result() == local.generate([long])[0]
-    # One turn longer than the whole window keeps its newest words, within the budget.
+    # One turn longer than the whole window keeps its newest words, within the budget, as the
+    # server counts it (it tokenizes the text with the tokenizer's defaults).
     huge = [{"role": "user", "name": "alice", "content": "meow " * 300}]
-    assert len(engine.prompt._ids(engine.prompt.render(huge))) <= engine.prompt.prompt_budget
+    text = remote_path.prompts.build(huge).text
+    assert text.endswith("meow <|endoftext|>mochi:")
+    tokenizer = remote_path.prompts.tokenizer
+    assert len(tokenizer(text)["input_ids"]) <= remote_path.prompts.max_tokens
 
 
 async def test_stop_cuts_at_the_next_speaker(engine, serve):
     # Asked raw, the model writes alice's next turn itself after its own ...
-    prompt = engine.prompt.render(CONVERSATIONS[0])
+    prompt = engine.replier.prompts.build(CONVERSATIONS[0]).text
     raw = CompletionsClient(serve.api_base, model=serve.model)
     try:
         text = (await raw.complete(prompt, stop=[], max_tokens=12)).text

@@ -12,8 +12,10 @@ import pytest
 from aiohttp import web
 
 from bot.errors import EngineBusy, GenerationError, ServerUnavailable
-from bot.remote import CompletionsClient, cut_at_stop
-from bot.remote_engine import sampling_from, stop_strings
+from bot.remote import CompletionResult, CompletionsClient, cut_at_stop
+from bot.remote_engine import completion_from, sampling_from, stop_strings
+from catgpt.prompt import Prompt
+from catgpt.reply import Completion
 
 KEY = "sk-test-0123456789abcdef-SECRET"
 OK = {
@@ -121,5 +123,12 @@ def test_sampling_comes_from_generation_config_as_openai_fields():
 
 
 def test_stop_strings_open_other_turns_but_not_the_personas_own_label():
-    stops = stop_strings(["mochi", "mochi-chan", "alice"], ["mochi", "mochi-chan"], "<eos>")
+    prompt = Prompt([], "", ("mochi", "mochi-chan", "alice"), own_names=("mochi", "mochi-chan"))
+    stops = stop_strings(prompt, "<eos>")
     assert stops == sorted(["<eos>", "\nmochi:", "\nmochi-chan:", "\nalice:", " alice:"])
+    assert stop_strings(prompt, None) == sorted(set(prompt.stop_strings))
+
+
+def test_a_server_answer_ends_like_a_local_completion():
+    assert completion_from(CompletionResult(" hi", "stop")) == Completion(" hi", "eos")
+    assert completion_from(CompletionResult(" hi", "length")) == Completion(" hi", "length")

@@ -98,6 +98,15 @@ def test_stop_names_are_the_speakers_labels(tokenizer):
     assert Prompt([], "", ("bob",)).stop_strings == ["\nbob:", " bob:"]
 
 
+def test_a_server_never_stops_where_a_reply_opens_with_the_personas_own_label(tokenizer):
+    prompt = builder(tokenizer, 100).build([{"role": "user", "name": "bob", "content": "hi"}])
+    assert prompt.own_names == ("mochi",)
+    # " mochi:" would stop a reply that begins " mochi: hi" before its first word.
+    assert prompt.stop_strings == ["\nmochi:", "\nbob:", " bob:"]
+    mixed_case = Prompt([], "", ("Mochi", "bob"), own_names=("mochi",))
+    assert mixed_case.stop_strings == ["\nMochi:", "\nbob:", " bob:"]
+
+
 def test_a_template_that_does_not_render_is_refused(tokenizer):
     broken = train_tiny_tokenizer(["a b c"] * 5, vocab_size=280)
     broken.chat_template = "{% for m in messages %}{{ m.content "
