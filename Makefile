@@ -43,6 +43,8 @@ bench: install
 	$(PY) bench/parse.py
 	$(PY) bench/train.py
 	$(PY) bench/bot_load.py
+	$(PY) bench/bot_load.py --backend openai
+	$(PY) bench/bot_memory.py
 
 clean:
 	rm -rf $(VENV) data/prepared models/demo .pytest_cache .ruff_cache

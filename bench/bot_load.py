@@ -3,6 +3,7 @@
     .venv/bin/python bench/bot_load.py                 # 1, 8, 32 concurrent; ~5 minutes on 2 cores
     .venv/bin/python bench/bot_load.py --quick         # 1, 8 concurrent, 16 new tokens; ~1 minute
     .venv/bin/python bench/bot_load.py --concurrency 32 --max-batch 8   # one level, other batch
+    .venv/bin/python bench/bot_load.py --backend openai   # local engine vs `transformers serve`
 
 The model is the GPT-2 124M architecture (12 layers, 768 wide, 1024 positions) with random
 weights: speed does not depend on what the weights learned. GPT-2's own tokenizer cannot be
@@ -11,11 +12,18 @@ downloaded here, so the folder uses SmolLM2's byte-level BPE (49,152 tokens, rea
 the fly (smaller vocabulary, so a little faster per token). Generation is greedy and capped at
 `--max-new-tokens` (32): random weights never say eos, so every reply costs exactly that.
 
-What runs: the real CatGPTBot with its Mentions cog, conversation builder, sanitiser and engine;
+What runs: the real CatGPTBot with its Mentions cog, mention context, reply path
+(catgpt.reply: prompt, model, cut, cleaning) and engine;
 dpytest stands in for Discord (gateway events in, HTTP calls out), so only Discord is fake.
 Each request is a mention in its own channel, after a few lines of chatter there (context).
 The baseline swaps only the engine for "one run_in_executor(generate) per request in the
 default thread pool", sharing one model and tokenizer, as a first version might.
+
+`--backend openai` runs the same load three ways in one run: the local engine ("bot"), and the
+bot's remote engine against `transformers serve` on the same folder, without ("serve") and with
+`--continuous-batching` ("serve-cb"). The server runs on this machine, so it shares the CPU with
+the bot process as it would on a one-box deployment. Continuous batching ignores `stop` (it
+only knows max_new_tokens and eos), which costs nothing here: random weights never stop early.
 
 Threads: both sides use torch's default (one per core), as the bot does unless
 CATGPT_CPU_THREADS says otherwise. `--threads N` sets it for both; on a machine shared with other
@@ -40,6 +48,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "bench" / "out"
+sys.path.insert(0, str(ROOT / "bench"))
+from inference_server import CB_OPTIONS, rss_mb, served  # noqa: E402 -- bench/ is no package
+
 CHATTER = [
     ("alice", "anyone up for a game tonight?"),
     ("bob", "sure, after dinner. what time works?"),
@@ -117,6 +128,7 @@ class NaiveEngine:
         self.generator = generator
         self.persona = generator.persona
         self.aliases = tuple(generator.aliases)
+        self.persona_names = (self.persona, *self.aliases)
 
     async def reply(self, messages) -> str:
         loop = asyncio.get_running_loop()
@@ -151,6 +163,7 @@ def percentile(values: list[float], q: float) -> float:
 async def run_load(engine, concurrency: int, timeout: float, settings_kwargs: dict) -> dict:
     import discord
     import discord.ext.test as dpytest
+    import pytest
     from discord.ext.test import backend, callbacks
 
     from bot.client import CatGPTBot
@@ -160,7 +173,9 @@ async def run_load(engine, concurrency: int, timeout: float, settings_kwargs: di
     settings = Settings(model=ROOT, cooldown=0.0, **settings_kwargs)
     bot = CatGPTBot(settings, engine=engine, intents=discord.Intents.all())
     await bot._async_setup_hook()
-    dpytest.configure(bot, text_channels=concurrency, members=["alice", "bob", "carol"])
+    with pytest.MonkeyPatch.context() as patch:  # dpytest 0.7 refuses sharded clients
+        patch.setattr(discord, "AutoShardedClient", type("NotSharded", (), {}))
+        dpytest.configure(bot, text_channels=concurrency, members=["alice", "bob", "carol"])
     bot._connection.loop = asyncio.get_running_loop()
     await bot.setup_hook()
     config = dpytest.get_config()
@@ -217,19 +232,52 @@ async def run_load(engine, concurrency: int, timeout: float, settings_kwargs: di
     }
 
 
-def run_one(kind: str, generator, concurrency: int, args) -> dict:
+def run_one(kind: str, generator, concurrency: int, args, api_base: str | None = None) -> dict:
     from bot.engine import Engine
+    from bot.remote_engine import RemoteEngine
 
     if kind == "bot":
         engine = Engine(generator, queue_size=args.queue_size, max_batch=args.max_batch)
+    elif api_base is not None:
+        engine = RemoteEngine.from_folder(
+            args.folder,
+            api_base=api_base,
+            concurrency=args.max_batch,
+            queue_size=args.queue_size,
+            max_new_tokens=args.max_new_tokens,
+            timeout=args.timeout,
+        )
     else:
         engine = NaiveEngine(generator)
     # Fresh loop per run so the default executor (the baseline's pool) starts empty each time.
     result = asyncio.run(run_load(engine, concurrency, args.timeout, {"history": args.history}))
-    if isinstance(engine, Engine):
+    if isinstance(engine, Engine | RemoteEngine):
         engine.close(5.0)
-        result["batches"] = engine.stats["batches"]
+        result["batches"] = engine.stats.get("batches")
     return result
+
+
+SERVER_OPTIONS = {"serve": (), "serve-cb": CB_OPTIONS}
+
+
+def run_served(kind: str, levels: list[int], args) -> dict:
+    """Every level against one `transformers serve` process for `kind`."""
+    from bot.remote_engine import RemoteEngine
+
+    results = {}
+    options = SERVER_OPTIONS[kind]
+    with served(args.folder, *options, name=kind, threads=args.threads) as (api_base, process):
+        warm = RemoteEngine.from_folder(args.folder, api_base=api_base, timeout=args.timeout)
+        try:
+            warm.submit([{"role": "user", "name": "warm", "content": "up"}]).result()
+        finally:
+            warm.close(5.0)
+        for n in levels:
+            log(f"running {kind} at {n} concurrent ...")
+            results[kind, n] = run_one(kind, None, n, args, api_base=api_base)
+            results[kind, n]["server_rss_mb"] = rss_mb(process.pid)[1]
+            log(f"  {results[kind, n]}")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,13 +289,21 @@ def main(argv: list[str] | None = None) -> int:
         "--threads",
         type=int,
         default=None,
-        help="torch CPU threads for both sides (default: torch's, one per core)",
+        help="torch CPU threads for both sides, the server's included "
+        "(default: torch's, one per core)",
     )
     parser.add_argument("--queue-size", type=int, default=32)
     parser.add_argument("--history", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per run")
     parser.add_argument("--tokenizer", choices=("smollm2", "bpe"), default="smollm2")
     parser.add_argument("--only", choices=("bot", "baseline"), help="run one side only")
+    parser.add_argument(
+        "--backend",
+        choices=("local", "openai"),
+        default="local",
+        help="openai: the local engine beside `transformers serve` (with and without "
+        "continuous batching) instead of beside the naive baseline",
+    )
     parser.add_argument("--quick", action="store_true", help="1,8 concurrent, 16 new tokens")
     args = parser.parse_args(argv)
     if args.quick:
@@ -262,23 +318,32 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)  # process-wide: the same for bot and baseline
 
     hf_logging.disable_progress_bar()
-    from bot.generator import HFGenerator
+    from catgpt.generator import load_replier
 
-    folder = build_model_folder(args.tokenizer, args.max_new_tokens)
-    generator = HFGenerator.load(folder, device="cpu", max_new_tokens=args.max_new_tokens)
+    folder = args.folder = build_model_folder(args.tokenizer, args.max_new_tokens)
+    # The reply path the bot's engine drives (prompt, model, cut, cleaning); both sides share it.
+    generator = load_replier(folder, device="cpu", max_new_tokens=args.max_new_tokens)
     log(
         f"model {folder.name}, max_new_tokens {args.max_new_tokens}, max_batch {args.max_batch}, "
         f"torch threads {torch.get_num_threads()}"
     )
     generator.generate([[{"role": "user", "name": "warm", "content": "up"}]])  # first-call costs
 
-    kinds = [args.only] if args.only else ["baseline", "bot"]
+    if args.backend == "openai":
+        kinds = ["bot", *SERVER_OPTIONS]
+    else:
+        kinds = [args.only] if args.only else ["baseline", "bot"]
     results: dict[tuple[str, int], dict] = {}
     for n in levels:
         for kind in kinds:
+            if kind in SERVER_OPTIONS:
+                continue  # below: one server start per kind, not per level
             log(f"running {kind} at {n} concurrent ...")
             results[kind, n] = run_one(kind, generator, n, args)
             log(f"  {results[kind, n]}")
+    for kind in kinds:
+        if kind in SERVER_OPTIONS:
+            results.update(run_served(kind, levels, args))
     print_table(results, levels, kinds)
     return 0
 
@@ -298,7 +363,15 @@ def print_table(results, levels, kinds) -> None:
                 f"{r['per_min']:>11.1f} | {r['stall_ms']:>14.1f} | "
                 f"{r['lost']:>4} | {r['busy']:>4} |"
             )
-    if len(kinds) == 2:
+    if "serve" in kinds:
+        print()
+        print("| N | serve/bot | serve-cb/bot |  (throughput, replies per minute)")
+        print("|---|---|---|")
+        for n in levels:
+            bot = results["bot", n]["per_min"] or float("nan")
+            ratios = [results[k, n]["per_min"] / bot for k in ("serve", "serve-cb")]
+            print(f"| {n} | {ratios[0]:.2f}x | {ratios[1]:.2f}x |")
+    elif len(kinds) == 2:
         print()
         print("| N | throughput bot/baseline | p50 baseline/bot |")
         print("|---|---|---|")

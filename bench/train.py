@@ -61,13 +61,10 @@ SIZES = {
 
 def prepared_sample(folder: Path) -> Path:
     """The sample export through `prepare`'s API (the same cleaning as the product)."""
-    from training.commands import prepare
+    from training.data.pipeline import PrepareOptions, run_prepare
 
-    parser = argparse.ArgumentParser()
-    prepare.add_source_arguments(parser)
-    prepare.add_cleaning_arguments(parser)
-    args = parser.parse_args([str(ROOT / "data" / "sample"), "--persona", "mochi"])
-    prepare.prepare_from_args(args, folder, seed=0)
+    folder.mkdir(parents=True)
+    run_prepare(PrepareOptions([ROOT / "data" / "sample"], ["mochi"], seed=0), folder)
     return folder
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 
 from bot.errors import BotError
 from bot.settings import load_settings, read_environment
+from catgpt.errors import run_cli
 
 log = logging.getLogger(__name__)
 
@@ -44,12 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _console(args, settings) -> int:
+    from bot.backend import load_engine
     from bot.console import run_console
-    from bot.engine import Engine
 
-    engine = Engine.from_settings(settings)
+    engine = load_engine(settings)
     try:
-        return run_console(engine, name=args.name, history=settings.history, demo=args.demo)
+        return run_console(
+            engine, name=args.name, history=settings.history, demo=args.demo,
+            bursts=settings.bursts,
+        )  # fmt: skip
     finally:
         engine.close(settings.shutdown_timeout)
 
@@ -82,30 +85,38 @@ def _discord(settings) -> int:
     return 0
 
 
+def setup_logging(level: str) -> None:
+    """discord.py's logging set-up: one handler on stderr, coloured on a terminal."""
+    import discord.utils
+
+    discord.utils.setup_logging(level=level)
+    # The remote backend's HTTP client logs every request at INFO; keep that for -v.
+    # (openai 1.x logs through httpx, recent releases through its fork httpx2.)
+    for name in ("httpx", "httpx2"):
+        logging.getLogger(name).setLevel(level if level == "DEBUG" else "WARNING")
+    # A text bot needs no voice: discord.py's warnings about its missing voice libraries
+    # would greet every start.
+    logging.getLogger("discord.client").addFilter(
+        lambda record: "voice will NOT be supported" not in record.getMessage()
+    )
+
+
+def _run(args) -> int:
+    env = read_environment(args.env_file or ".env", must_exist=args.env_file is not None)
+    # --demo serves Discord for a user who has set a token up, and the console for one who
+    # has not, so the same `make demo` ends in the right place for both.
+    args.console = args.console or (args.demo and not env.get("DISCORD_TOKEN", "").strip())
+    settings = load_settings(
+        env, model=args.model, device=args.device, require_token=not args.console
+    )
+    # The console's output is the chat itself: keep library chatter to warnings there.
+    setup_logging("DEBUG" if args.verbose else "WARNING" if args.console else settings.log_level)
+    if args.console:
+        return _console(args, settings)
+    return _discord(settings)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
-        env = read_environment(args.env_file or ".env", must_exist=args.env_file is not None)
-        # --demo serves Discord for a user who has set a token up, and the console for one who
-        # has not, so the same `make demo` ends in the right place for both.
-        args.console = args.console or (args.demo and not env.get("DISCORD_TOKEN", "").strip())
-        settings = load_settings(
-            env, model=args.model, device=args.device, require_token=not args.console
-        )
-        # The console's output is the chat itself: keep library chatter to warnings there.
-        level = "DEBUG" if args.verbose else "WARNING" if args.console else settings.log_level
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-        # A text bot needs no voice: discord.py's warnings about its missing voice libraries
-        # would greet every start.
-        logging.getLogger("discord.client").addFilter(
-            lambda record: "voice will NOT be supported" not in record.getMessage()
-        )
-        if args.console:
-            return _console(args, settings)
-        return _discord(settings)
-    except BotError as error:
-        print(f"catgpt-bot: error: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("catgpt-bot: interrupted", file=sys.stderr)
-        return 130
+    # A BotError (a setting, the model folder, the token) is one line on stderr, exit status 1.
+    return run_cli("catgpt-bot", lambda: _run(args))

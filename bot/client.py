@@ -10,15 +10,18 @@ from collections.abc import Callable
 import discord
 from discord.ext import commands
 
-from bot.cogs import NOTICES
+from bot.backend import load_engine as engine_for
+from bot.cogs import NO_MENTIONS, NOTICES
 from bot.cogs.admin import Admin
+from bot.cogs.chat import GuildMembers
 from bot.cogs.errors import ErrorHandler
 from bot.cogs.mentions import Mentions
 from bot.cogs.slash import Slash
-from bot.conversation import ConversationBuilder
+from bot.conversation import MentionContext
 from bot.cooldown import UserCooldown
 from bot.engine import Engine
 from bot.inflight import InFlight
+from bot.persona_card import persona_account_ids
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -32,8 +35,12 @@ def intents_for(settings: Settings) -> discord.Intents:
     return intents
 
 
-class CatGPTBot(commands.Bot):
-    """Dependencies come in: the settings, and the engine or a function that loads one."""
+class CatGPTBot(commands.AutoShardedBot):
+    """Dependencies come in: the settings, and the engine or a function that loads one.
+
+    Sharded: one process runs the shards CATGPT_SHARD_IDS names out of CATGPT_SHARD_COUNT
+    (both unset: all of Discord's recommended count), so several processes can split a big bot.
+    """
 
     def __init__(
         self,
@@ -44,18 +51,20 @@ class CatGPTBot(commands.Bot):
         **options,
     ):
         options.setdefault("intents", intents_for(settings))
+        options.setdefault("shard_count", settings.shard_count)
+        options.setdefault("shard_ids", list(settings.shard_ids) or None)
         super().__init__(
             # A mention prefix works without the message-content intent; only `sync` uses it.
             command_prefix=commands.when_mentioned,
             help_command=None,
-            # Belt and braces: every send also passes AllowedMentions.none() itself.
-            allowed_mentions=discord.AllowedMentions.none(),
+            # Belt and braces: every send also passes NO_MENTIONS itself.
+            allowed_mentions=NO_MENTIONS,
             owner_id=settings.owner_id,
             **options,
         )
         self.settings = settings
         self.engine = engine
-        self._load_engine = load_engine or (lambda: Engine.from_settings(settings))
+        self._load_engine = load_engine or (lambda: engine_for(settings))
         self._shutdown: asyncio.Future | None = None
         # Mention and /catgpt handlers in progress; shutdown lets them finish (bounded).
         self.inflight = InFlight()
@@ -65,33 +74,28 @@ class CatGPTBot(commands.Bot):
             # Loading weights takes seconds. This runs after the HTTP login and before the
             # gateway connects; a thread keeps the event loop free meanwhile (signals).
             self.engine = await asyncio.to_thread(self._load_engine)
-        cooldown = UserCooldown(self.settings.cooldown)
-        conversations = ConversationBuilder(
+        # The persona's own accounts: labelled apart, like a namesake (catgpt/labels.py).
+        account_ids = persona_account_ids(self.settings.model)
+        # One cooldown, one in-flight tracker and one membership cache (the DM policy) for
+        # both ways of talking to the persona.
+        chat = dict(
+            engine=self.engine,
+            settings=self.settings,
+            cooldown=UserCooldown(self.settings.cooldown),
+            inflight=self.inflight,
+            members=GuildMembers(self),
+            persona_accounts=account_ids,
+        )
+        mention_context = MentionContext(
             persona=self.engine.persona,
             aliases=self.engine.aliases,
+            account_ids=account_ids,
             history=self.settings.history,
             skip_texts=NOTICES,
         )
         await self.add_cog(ErrorHandler(self))
-        await self.add_cog(
-            Mentions(
-                self,
-                engine=self.engine,
-                settings=self.settings,
-                cooldown=cooldown,
-                conversations=conversations,
-                inflight=self.inflight,
-            )
-        )
-        await self.add_cog(
-            Slash(
-                self,
-                engine=self.engine,
-                settings=self.settings,
-                cooldown=cooldown,
-                inflight=self.inflight,
-            )
-        )
+        await self.add_cog(Mentions(self, mention_context=mention_context, **chat))
+        await self.add_cog(Slash(self, **chat))
         await self.add_cog(Admin(self))
         if self.settings.dev_guild is not None:
             guild = discord.Object(self.settings.dev_guild)

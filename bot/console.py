@@ -9,11 +9,12 @@ pipe it reads one line per turn and prints a transcript (`you: ...` / `mochi: ..
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.errors import EngineError
-from bot.sanitize import prepare_reply
+from catgpt.cleaning import prepare_reply, typing_pause
 from catgpt.labels import speaker_label
 
 DEMO_LINES = (
@@ -34,10 +35,16 @@ def chat_lines(
     history: int = 20,
     out: TextIO = sys.stdout,
     echo: bool = False,
+    bursts: bool = False,
+    pause: Callable[[float], None] | None = None,
 ) -> int:
-    """Answer each line; returns the number of replies. `echo` writes the user's line too."""
+    """Answer each line; returns the number of replies. `echo` writes the user's line too.
+
+    bursts: a reply's lines as separate `persona:` lines (CATGPT_BURSTS, as the bot sends them),
+    with `pause(seconds)` between them where given (a terminal; not a pipe).
+    """
     persona = engine.persona
-    names = [persona, *engine.aliases]
+    names = engine.persona_names
     # `--name mochi` (the real person trying their bot) must not read as the persona's turns.
     label = speaker_label(name, names)
     turns: list[dict] = []
@@ -70,11 +77,16 @@ def chat_lines(
             out.write(f"{persona}: {error.user_message}\n")
             turns.pop()
             continue
-        chunks = prepare_reply(text, names)
-        reply = "\n".join(chunks)
-        turns.append({"role": "assistant", "content": reply})
-        out.write(f"{persona}: {reply}\n")
-        out.flush()
+        chunks = prepare_reply(text, names, bursts=bursts)
+        turns.append({"role": "assistant", "content": "\n".join(chunks)})
+        for index, chunk in enumerate(chunks):
+            if bursts:  # each quick message on its own line, as Discord shows them
+                if index and pause is not None:
+                    pause(typing_pause(chunk))
+                out.write(f"{persona}: {chunk}\n")
+            else:
+                out.write((f"{persona}: " if index == 0 else "") + chunk + "\n")
+            out.flush()
         replies += 1
     return replies
 
@@ -89,6 +101,7 @@ def run_console(
     name: str = "you",
     history: int = 20,
     demo: bool = False,
+    bursts: bool = False,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
     stderr: TextIO = sys.stderr,
@@ -109,6 +122,8 @@ def run_console(
             history=history,
             out=stdout,
             echo=not interactive,
+            bursts=bursts,
+            pause=time.sleep if interactive else None,
         )
     except KeyboardInterrupt:
         stdout.write("\n")

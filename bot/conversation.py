@@ -6,43 +6,29 @@ seen, without duplicates, in time order. "Seen" means what the gateway delivered
 so a restart does not leave the bot without context. Without the privileged message-content
 intent Discord sends empty content for messages that do not mention the bot; those are
 skipped, so the context is then the mentions and the bot's own replies.
+
+What people delete is gone: a deleted message leaves the memory and ends any reply chain that
+reaches it; an edited one is read again (docs/bot.md, "What the bot remembers").
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import discord
 
-from catgpt.labels import speaker_label
+from bot.memory import ChannelMemory, SeenMessage, to_chat
+from catgpt.labels import NOT_THE_PERSONA, speaker_label
 
 log = logging.getLogger(__name__)
 
 # Discord nests reply chains without limit; past a few levels they stop helping the reply.
 MAX_CHAIN = 10
 
-
-@dataclass(frozen=True)
-class Turn:
-    id: int
-    name: str
-    content: str
-    is_persona: bool
-    reply_to: int | None = None
-
-
-def to_chat(turns: list[Turn]) -> list[dict]:
-    """Contract 2's shape: the persona is `assistant`, everyone else `user` with a `name`."""
-    chat = []
-    for turn in turns:
-        if turn.is_persona:
-            chat.append({"role": "assistant", "content": turn.content})
-        else:
-            chat.append({"role": "user", "name": turn.name, "content": turn.content})
-    return chat
+__all__ = ["MAX_CHAIN", "MentionContext", "SeenMessage", "label_for", "readable_text", "to_chat"]
 
 
 def readable_text(message: discord.Message, me_id: int, persona: str) -> str:
@@ -64,66 +50,50 @@ def _literal(text: str):
     return lambda _match: text
 
 
-class ChannelMemory:
-    """The last `per_channel` turns of the `max_channels` most recently active channels."""
+def label_for(
+    user: discord.abc.User, persona_names: Iterable[str], account_ids: frozenset[int] = frozenset()
+) -> str:
+    """A person's speaker label: never the persona's own (the rule `catgpt-train prepare` uses).
 
-    def __init__(self, per_channel: int = 50, max_channels: int = 1000):
-        self.per_channel = per_channel
-        self.max_channels = max_channels
-        self._channels: OrderedDict[int, OrderedDict[int, Turn]] = OrderedDict()
-
-    def __contains__(self, channel_id: int) -> bool:
-        return channel_id in self._channels
-
-    def channel(self, channel_id: int) -> OrderedDict[int, Turn]:
-        turns = self._channels.get(channel_id)
-        if turns is None:
-            turns = self._channels[channel_id] = OrderedDict()
-            if len(self._channels) > self.max_channels:
-                self._channels.popitem(last=False)
-        self._channels.move_to_end(channel_id)
-        return turns
-
-    def add(self, channel_id: int, turn: Turn) -> None:
-        turns = self.channel(channel_id)
-        turns[turn.id] = turn
-        # Gateway order is nearly but not strictly time order; ids are time-ordered snowflakes.
-        if len(turns) > 1 and next(reversed(turns)) != max(turns):
-            for key in sorted(turns):
-                turns.move_to_end(key)
-        while len(turns) > self.per_channel:
-            turns.popitem(last=False)
-
-    def get(self, channel_id: int, message_id: int) -> Turn | None:
-        turns = self._channels.get(channel_id)
-        return turns.get(message_id) if turns else None
-
-    def before(self, channel_id: int, message_id: int, limit: int) -> list[Turn]:
-        turns = self._channels.get(channel_id) or {}
-        older = [t for key, t in turns.items() if key < message_id]
-        return older[-limit:] if limit else []
+    Labelled `<name> (not the persona)`: the persona's own accounts (`account_ids`, whatever
+    name they show now: the real person talking to their bot), and anyone whose display name or
+    username is one of the persona's names (a namesake).
+    """
+    names = tuple(persona_names)
+    label = speaker_label(user.display_name)
+    known_as = {user.display_name, user.name, getattr(user, "global_name", None)}
+    namesake = any(speaker_label(n, names) != speaker_label(n) for n in known_as if n)
+    if user.id in account_ids or namesake:
+        label = speaker_label(label + NOT_THE_PERSONA)
+    return label
 
 
-class ConversationBuilder:
-    """Turns a mention into chat messages; owns the channel memory. One per bot."""
+class MentionContext:
+    """The chat a mention is answered from: memory, channel history and the reply chain.
+
+    Owns the channel memory. One per bot.
+    """
 
     def __init__(
         self,
         *,
         persona: str,
         aliases: tuple[str, ...] = (),
+        account_ids: frozenset[int] = frozenset(),
         history: int = 20,
         skip_texts: frozenset[str] = frozenset(),
+        max_channels: int = 1000,
     ):
         self.persona = persona
         self.persona_names = (persona, *aliases)
+        self.account_ids = account_ids
         self.history = history
         # The bot's own notices (busy, cooldown...) are not things the persona said.
         self.skip_texts = skip_texts
-        self.memory = ChannelMemory(per_channel=max(history * 2, 50))
-        self._backfilled: set[int] = set()
+        self.memory = ChannelMemory(per_channel=max(history * 2, 50), max_channels=max_channels)
 
-    def turn(self, message: discord.Message, me: discord.abc.User) -> Turn | None:
+    def read(self, message: discord.Message, me: discord.abc.User) -> SeenMessage | None:
+        """`message` as the model will read it; None for no text or one of the bot's notices."""
         is_persona = message.author.id == me.id
         if is_persona and message.content in self.skip_texts:
             return None
@@ -133,75 +103,124 @@ class ConversationBuilder:
         reference = message.reference
         is_reply = reference is not None and reference.type is discord.MessageReferenceType.reply
         reply_to = reference.message_id if is_reply else None
-        return Turn(message.id, self.label(message.author), text, is_persona, reply_to)
+        return SeenMessage(message.id, self.label(message.author), text, is_persona, reply_to)
 
     def label(self, author: discord.abc.User) -> str:
         """The speaker label of a person: never the persona's, even for a namesake."""
-        return speaker_label(author.display_name, self.persona_names)
+        return label_for(author, self.persona_names, self.account_ids)
 
-    def observe(self, message: discord.Message, me: discord.abc.User) -> None:
-        """Remember a message the gateway delivered (anyone's, the bot's own included)."""
-        turn = self.turn(message, me)
-        if turn is not None:
-            self.memory.add(message.channel.id, turn)
+    def observe(
+        self, message: discord.Message, me: discord.abc.User, *, from_history: bool = False
+    ) -> None:
+        """Remember a message the gateway delivered (anyone's, the bot's own included), or one
+        read from the history (which never overrides a fresher reading)."""
+        seen = self.read(message, me)
+        if seen is not None:
+            self.memory.add(message.channel.id, seen, replace=not from_history)
+
+    def revise(self, message: discord.Message, me: discord.abc.User) -> None:
+        """An edit: the remembered text becomes the new one; unreadable now, it is forgotten.
+
+        Without the message-content intent an edit that no longer mentions the bot arrives
+        blank: the bot cannot know what it says now, so it keeps nothing rather than the old
+        words. A message it did not remember stays unremembered.
+        """
+        channel_id = message.channel.id
+        if self.memory.get(channel_id, message.id) is None:
+            return
+        seen = self.read(message, me)
+        if seen is None:
+            self.memory.forget(channel_id, [message.id])
+        else:
+            self.memory.replace(channel_id, seen)
+
+    def forget(self, channel_id: int, message_ids: Iterable[int]) -> None:
+        """Deleted messages leave the memory (and so every context and reply chain after)."""
+        self.memory.forget(channel_id, message_ids)
 
     async def _backfill(self, message: discord.Message, me: discord.abc.User) -> None:
-        channel_id = message.channel.id
-        if channel_id in self._backfilled:
-            return
-        self._backfilled.add(channel_id)
-        try:
-            async for older in message.channel.history(limit=self.history, before=message):
-                self.observe(older, me)
-        except discord.HTTPException as error:  # e.g. no Read Message History permission
-            log.info("cannot read history of channel %s: %s", channel_id, error)
+        """Read the channel's history once; concurrent builds wait for that one read."""
+        channel = message.channel
+        task = self.memory.backfill(channel.id, lambda: self._read_history(channel, message, me))
+        # Shielded: one waiter cancelled (shutdown) must not cancel the read the others await.
+        await asyncio.shield(task)
 
-    async def _chain(self, message: discord.Message, me: discord.abc.User) -> list[Turn]:
+    async def _read_history(self, channel, before: discord.Message, me: discord.abc.User) -> None:
+        try:
+            async for older in channel.history(limit=self.history, before=before):
+                self.observe(older, me, from_history=True)
+        except discord.Forbidden as error:  # no Read Message History: it will not come back
+            log.info("cannot read history of channel %s: %s", channel.id, error)
+        except discord.HTTPException as error:  # a hiccup: the next mention tries again
+            log.info("reading history of channel %s failed, will retry: %s", channel.id, error)
+            self.memory.retry_backfill(channel.id)
+        except Exception:  # a bug: every waiter sees it, and the next mention tries again
+            self.memory.retry_backfill(channel.id)
+            raise
+
+    async def _chain(
+        self, message: discord.Message, me: discord.abc.User, fetch: bool
+    ) -> list[SeenMessage]:
         """The messages this one replies to, oldest first, from memory or fetched."""
-        chain: list[Turn] = []
+        chain: list[SeenMessage] = []
         channel_id = message.channel.id
         reference = message.reference
-        seen = {message.id}
+        visited = {message.id}
         while reference is not None and len(chain) < MAX_CHAIN:
             parent_id = reference.message_id
             if (
                 parent_id is None
-                or parent_id in seen
+                or parent_id in visited
                 or reference.channel_id != channel_id
                 or reference.type is not discord.MessageReferenceType.reply  # a forward
+                or self.memory.is_deleted(channel_id, parent_id)  # deleted: the chain ends
             ):
                 break
-            seen.add(parent_id)
-            turn = self.memory.get(channel_id, parent_id)
-            if turn is None:
+            visited.add(parent_id)
+            seen = self.memory.get(channel_id, parent_id)
+            if seen is None:
                 parent = reference.resolved or reference.cached_message
                 if not isinstance(parent, discord.Message):
+                    if not fetch:
+                        break
                     try:
                         parent = await message.channel.fetch_message(parent_id)
                     except discord.HTTPException:
                         break  # deleted or unreadable: the chain ends here
-                turn = self.turn(parent, me)
+                seen = self.read(parent, me)
                 reference = parent.reference
-                if turn is None:
+                if seen is None:
                     continue
             else:
                 reference = (
-                    discord.MessageReference(message_id=turn.reply_to, channel_id=channel_id)
-                    if turn.reply_to
+                    discord.MessageReference(message_id=seen.reply_to, channel_id=channel_id)
+                    if seen.reply_to
                     else None
                 )
-            chain.append(turn)
+            chain.append(seen)
         return chain[::-1]
 
-    async def build(self, message: discord.Message, me: discord.abc.User) -> list[dict]:
-        """Chat messages for answering `message`: reply chain + recent turns + the message."""
-        await self._backfill(message, me)
-        current = self.turn(message, me) or Turn(
+    async def build(
+        self, message: discord.Message, me: discord.abc.User, *, read_history: bool = True
+    ) -> list[dict]:
+        """Chat messages for answering `message`: reply chain + recent messages + the message.
+
+        read_history: whether the bot may read the channel's history (Read Message History);
+        without it, the context is what it saw arrive.
+        """
+        if read_history:
+            await self._backfill(message, me)
+        current = self.read(message, me) or SeenMessage(
             message.id, self.label(message.author), f"@{self.persona}", False
         )
         recent = self.memory.before(message.channel.id, message.id, self.history)
-        chain = await self._chain(message, me)
+        chain = await self._chain(message, me, fetch=read_history)
         by_id = {t.id: t for t in [*chain, *recent]}
         by_id.pop(message.id, None)
-        turns = [by_id[key] for key in sorted(by_id)]
-        return to_chat([*turns, current])
+        # A message deleted while the chain was being fetched is left out all the same.
+        messages = [
+            by_id[key]
+            for key in sorted(by_id)
+            if not self.memory.is_deleted(message.channel.id, key)
+        ]
+        return to_chat([*messages, current])

@@ -4,13 +4,17 @@
         ▲                                                             takes up to max_batch
         └──── asyncio.wrap_future ◄── Future.set_result ◄──────────── generator.generate()
 
+The generator is catgpt.reply's Replier (prompt within the trained context, the model, the cut
+at another speaker's label, reply cleaning): the path `catgpt-train eval` measures.
+
 Why one thread: a fast tokenizer is not safe across threads, and one model on one device gains
 nothing from several threads racing for it. Why batches: a decoder step costs nearly the same
 for 8 rows as for 1 on a CPU or GPU, so answering the waiting requests together multiplies
 throughput. Why bounded: under load a clear "busy" now beats an answer minutes late.
 
-No discord import; the bot and console mode both use `reply()`. The event loop is never blocked:
-`submit` only takes a lock and puts to a queue.
+No discord import. The bot awaits `reply()`; console mode, which has no event loop, waits on
+`submit()`'s future. The event loop is never blocked: `submit` only takes a lock and puts to a
+queue.
 """
 
 from __future__ import annotations
@@ -25,13 +29,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bot.errors import EngineBusy, EngineClosed, GenerationError
+from bot.errors import EngineBusy, EngineClosed, GenerationError, ModelLoadError
+from catgpt.errors import ModelFolderError
 
 log = logging.getLogger(__name__)
 
 
 class Generator(Protocol):
-    """What the engine drives (bot.generator.HFGenerator, or a fake in tests)."""
+    """What the engine drives (catgpt.reply.Replier, or a fake in tests)."""
 
     persona: str
     aliases: tuple[str, ...]
@@ -86,15 +91,35 @@ class Engine:
         queue_size: int = 32,
         max_batch: int = 32,
         max_new_tokens: int | None = None,
+        history: int | None = None,
         cpu_threads: int | None = None,
     ) -> Engine:
-        """Load a model folder and start the worker. Blocking: run it off the event loop."""
-        from bot.generator import HFGenerator  # torch loads only when a real model is used
+        """Load a model folder and start the worker. Blocking: run it off the event loop.
 
-        generator = HFGenerator.load(
-            folder, device=device, max_new_tokens=max_new_tokens, cpu_threads=cpu_threads
-        )
-        return cls(generator, queue_size=queue_size, max_batch=max_batch)
+        The reply path is catgpt.reply's, over the local backend; every way the folder or the
+        device cannot serve is a ModelLoadError (one line from catgpt-bot).
+        """
+        # torch loads only when a real model is used
+        from catgpt.generator import load_replier
+        from catgpt.runtime import DeviceUnavailable
+
+        try:
+            replier = load_replier(
+                folder,
+                device=device,
+                max_new_tokens=max_new_tokens,
+                history=history,
+                cpu_threads=cpu_threads,
+            )
+        except DeviceUnavailable as error:
+            raise ModelLoadError(
+                str(error),
+                where="CATGPT_DEVICE",
+                fix="Use auto or cpu, or an accelerator this machine has.",
+            ) from None
+        except ModelFolderError as error:
+            raise ModelLoadError(error.what, where=error.where, fix=error.fix) from None
+        return cls(replier, queue_size=queue_size, max_batch=max_batch)
 
     @classmethod
     def from_settings(cls, settings) -> Engine:
@@ -105,6 +130,7 @@ class Engine:
             queue_size=settings.queue_size,
             max_batch=settings.max_batch,
             max_new_tokens=settings.max_new_tokens,
+            history=settings.history,
             cpu_threads=settings.cpu_threads,
         )
 
@@ -115,6 +141,11 @@ class Engine:
     @property
     def aliases(self) -> tuple[str, ...]:
         return tuple(self.generator.aliases)
+
+    @property
+    def persona_names(self) -> tuple[str, ...]:
+        """Every name the persona goes by: never a speaker label, and stripped from its replies."""
+        return (self.persona, *self.aliases)
 
     # ---- the caller's side (any thread, usually the event loop) ---------------------------
 

@@ -7,23 +7,11 @@ Discord with a short message; they never take the bot down.
 
 from __future__ import annotations
 
+from catgpt.errors import FixableError
 
-class BotError(Exception):
-    """A mistake the user can fix: `where: what. fix`."""
 
-    exit_code = 1
-
-    def __init__(self, what: str, *, where: str | None = None, fix: str | None = None):
-        self.what = what
-        self.where = where
-        self.fix = fix
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        text = f"{self.where}: {self.what}" if self.where else self.what
-        if self.fix:
-            text = f"{text.rstrip('.')}. {self.fix}"
-        return text
+class BotError(FixableError):
+    """A mistake in the bot's settings or model folder: `where: what. fix`."""
 
 
 class SettingsError(BotError):
@@ -56,3 +44,17 @@ class GenerationError(EngineError):
     """Generation failed for this request (logged with its traceback); the worker lives on."""
 
     user_message = "Sorry, my thoughts got tangled. Try again?"
+
+
+class BackendError(BotError):
+    """An inference server the bot cannot use at start-up: unreachable, wrong URL, wrong model."""
+
+
+class ServerUnavailable(EngineError):
+    """The inference server did not answer this request (down, restarting, or too slow).
+
+    Nothing is remembered: the next request tries the server again, so the bot recovers by
+    itself when the server comes back.
+    """
+
+    user_message = "My brain server is down, try again in a bit."

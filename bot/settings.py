@@ -3,15 +3,20 @@
 Every setting is listed in `.env.example` with a comment. Real environment variables win over
 `.env`, so a deployment can override the file. `load_settings` reads a mapping instead of
 `os.environ` directly, so tests pass a dict and nothing global is mutated. The Discord token is
-never logged or echoed: it is kept out of `repr` and out of every error message.
+never logged or echoed: it is kept out of `repr` and out of every error message, and so is any
+value that could be it (pasted into the wrong setting): errors quote a value only when it is
+short and does not look like a token (`shown`).
 """
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -20,6 +25,44 @@ from bot.errors import SettingsError
 DEVICES = ("auto", "cpu", "cuda", "mps")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+# Who may talk to the bot in DMs (CATGPT_ALLOW_DMS): anyone; members of an allowed server;
+# nobody. Unset: `members` when CATGPT_ALLOWED_GUILDS is set (DMs follow the guild policy),
+# else `anyone` (the bot is open to every server it is in anyway).
+DMS_ANYONE, DMS_MEMBERS, DMS_OFF = "anyone", "members", "off"
+
+# Longest value an error message quotes: settings' real values (ids, numbers, names) are
+# shorter, a bot token (about 70 characters) or a secret part of one is longer.
+_QUOTE_MAX = 24
+# A Discord token's shape: three base64url parts joined by dots (user id, 6-character
+# timestamp, signature), whatever their case.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{5,7}\.[A-Za-z0-9_-]{20,}")
+# Longest shutdown wait: past this, thread joins overflow (and nobody waits an hour to stop).
+_MAX_SHUTDOWN = 3600.0
+
+
+def _holds_secret(text: str, secrets: Iterable[str | None]) -> bool:
+    folded = text.casefold()  # a setting may have upper- or lower-cased what it was given
+    if _TOKEN_SHAPE.search(text):
+        return True
+    return any(len(s.strip()) >= 8 and s.strip().casefold() in folded for s in secrets if s)
+
+
+def shown(raw: str, secrets: Iterable[str | None] = ()) -> str:
+    """`raw` quoted for an error message, unless it is long or could be a secret.
+
+    secrets: values that must never be echoed, even inside a longer one (the token).
+    """
+    if len(raw) > _QUOTE_MAX or _holds_secret(raw, secrets):
+        return f"the value given ({len(raw)} characters, not shown)"
+    return repr(raw)
+
+
+def shown_path(path: str, secrets: Iterable[str | None] = ()) -> str:
+    """A path for an error message: as given (people need to see it), unless it holds a secret."""
+    if _holds_secret(path, secrets):
+        return "the path given (not shown: it looks like the bot token)"
+    return path
 
 
 @dataclass(frozen=True)
@@ -31,23 +74,40 @@ class Settings:
     device: str = "auto"
     allowed_guilds: frozenset[int] = frozenset()
     allowed_channels: frozenset[int] = frozenset()
-    allow_dms: bool = True
+    # DMS_ANYONE, DMS_MEMBERS or DMS_OFF; empty: members with an allow-list, else anyone.
+    dms: str = ""
     history: int = 20
     queue_size: int = 32
     max_batch: int = 32
     max_new_tokens: int | None = None
     cpu_threads: int | None = None
     cooldown: float = 5.0
+    bursts: bool = True  # a reply's lines as separate messages, with a typing pause between
     dev_guild: int | None = None
     owner_id: int | None = None
     message_content: bool = False
     shutdown_timeout: float = 10.0
     log_level: str = "INFO"
+    # Where replies are generated (bot/backend.py): `local` loads the weights here, `openai`
+    # asks an OpenAI-compatible completions server; checked by _backend_settings.
+    backend: str = "local"
+    api_base: str | None = None
+    api_model: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # a password, like the token
+    api_timeout: float = 60.0
+    # Which gateway shards this process runs (None / empty: Discord's recommended count, all).
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        if not self.dms:
+            default = DMS_MEMBERS if self.allowed_guilds else DMS_ANYONE
+            object.__setattr__(self, "dms", default)  # frozen: set once, here
+        if self.dms not in (DMS_ANYONE, DMS_MEMBERS, DMS_OFF):
+            raise SettingsError(f"unknown DM policy {shown(self.dms)}", where="CATGPT_ALLOW_DMS")
         if self.device.split(":")[0] not in DEVICES:
             raise SettingsError(
-                f"unknown device {self.device!r}",
+                f"unknown device {shown(self.device)}",
                 where="CATGPT_DEVICE",
                 fix="Use auto, cpu, cuda, cuda:N or mps.",
             )
@@ -58,19 +118,24 @@ class Settings:
             raise SettingsError("must be at least 1", where="CATGPT_MAX_NEW_TOKENS")
         if self.cpu_threads is not None and self.cpu_threads < 1:
             raise SettingsError("must be at least 1 (or empty)", where="CATGPT_CPU_THREADS")
-        if self.cooldown < 0:
+        # Written so that nan fails them too (every comparison with nan is false).
+        if not 0 <= self.cooldown < math.inf:
             raise SettingsError("must be 0 (off) or more seconds", where="CATGPT_COOLDOWN")
-        if self.shutdown_timeout <= 0:
-            raise SettingsError("must be more than 0 seconds", where="CATGPT_SHUTDOWN_TIMEOUT")
+        if not 0 < self.shutdown_timeout <= _MAX_SHUTDOWN:
+            raise SettingsError(
+                f"must be more than 0 and at most {_MAX_SHUTDOWN:.0f} seconds",
+                where="CATGPT_SHUTDOWN_TIMEOUT",
+            )
 
     def allows(self, guild_id: int | None, channel_ids: tuple[int, ...]) -> bool:
         """Whether the bot may talk here: a DM (guild None) or a listed guild and channel.
 
         `channel_ids` holds the channel and, for a thread, its parent, so allowing a channel
-        allows the threads under it.
+        allows the threads under it. For DMs under DMS_MEMBERS this says "maybe": who is asking
+        is checked against the servers by the chat cogs (bot/cogs/chat.py), which can ask Discord.
         """
         if guild_id is None:
-            return self.allow_dms
+            return self.dms != DMS_OFF
         if self.allowed_guilds and guild_id not in self.allowed_guilds:
             return False
         if self.allowed_channels and not self.allowed_channels.intersection(channel_ids):
@@ -82,24 +147,19 @@ def _env_name(field_name: str) -> str:
     return "DISCORD_TOKEN" if field_name == "token" else f"CATGPT_{field_name.upper()}"
 
 
-def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
+def _number(env: Mapping[str, str], name: str, default, kind: type = int):
+    """`kind(value)` of a setting, `default` when it is empty; a clear error when not a number."""
     raw = env.get(name, "").strip()
     if not raw:
         return default
+    what = "a whole number" if kind is int else "a number"
     try:
-        return int(raw)
+        value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{raw!r} is not a whole number", where=name) from None
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingsError(f"{raw!r} is not a number", where=name) from None
+        raise SettingsError(f"{shown(raw)} is not {what}", where=name) from None
+    if not math.isfinite(value):  # float() reads "nan" and "inf"; no setting means either
+        raise SettingsError(f"{shown(raw)} is not a finite number", where=name)
+    return value
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -111,14 +171,33 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise SettingsError(f"{raw!r} is not true or false", where=name)
+    raise SettingsError(f"{shown(raw.strip())} is not true or false", where=name)
+
+
+def _dms(env: Mapping[str, str]) -> str:
+    """CATGPT_ALLOW_DMS: true, false or members; empty for the default (see DMS_ANYONE)."""
+    raw = env.get("CATGPT_ALLOW_DMS", "").strip()
+    if not raw:
+        return ""
+    if raw.lower() == DMS_MEMBERS:
+        return DMS_MEMBERS
+    if raw.lower() in _TRUE:
+        return DMS_ANYONE
+    if raw.lower() in _FALSE:
+        return DMS_OFF
+    raise SettingsError(
+        f"{shown(raw)} is not true, false or members",
+        where="CATGPT_ALLOW_DMS",
+        fix="members: only people in a server of CATGPT_ALLOWED_GUILDS may DM the bot.",
+    )
 
 
 def _snowflake(raw: str, name: str) -> int:
     # Discord ids are 17-20 digit numbers; a name or a #channel pasted here is the usual slip.
-    if not raw.isdigit() or not 15 <= len(raw) <= 21:
+    # isascii: str.isdigit() also accepts digits int() cannot read, such as '²'.
+    if not (raw.isascii() and raw.isdigit()) or not 15 <= len(raw) <= 21:
         raise SettingsError(
-            f"{raw!r} is not a Discord id",
+            f"{shown(raw)} is not a Discord id",
             where=name,
             fix="Turn on Developer Mode in Discord, right-click the server, channel or user, "
             "and choose Copy ID.",
@@ -163,19 +242,19 @@ def _token(env: Mapping[str, str], required: bool) -> str | None:
     return raw
 
 
-def check_model_folder(folder: Path) -> Path:
+def check_model_folder(folder: Path, secrets: Iterable[str | None] = ()) -> Path:
     """The folder must exist and look like a Hugging Face model; the engine checks the rest."""
     if not folder.is_dir():
         raise SettingsError(
             "no such model folder",
-            where=str(folder),
+            where=shown_path(str(folder), secrets),
             fix="Set CATGPT_MODEL or pass --model DIR (`make demo` builds models/demo; "
             "`catgpt-train run` trains one).",
         )
     if not (folder / "config.json").is_file():
         raise SettingsError(
             "not a model folder (no config.json)",
-            where=str(folder),
+            where=shown_path(str(folder), secrets),
             fix="Point CATGPT_MODEL at the folder `catgpt-train train --out` wrote.",
         )
     return folder
@@ -196,7 +275,7 @@ def read_environment(
         except UnicodeDecodeError:
             raise SettingsError(
                 "the settings file is not UTF-8 text",
-                where=str(env_file),
+                where=shown_path(str(env_file)),
                 fix="Save it as UTF-8 (PowerShell's `>` writes UTF-16; use an editor or "
                 "`Set-Content -Encoding utf8`).",
             ) from None
@@ -204,7 +283,7 @@ def read_environment(
     elif must_exist:
         raise SettingsError(
             "no such settings file",
-            where=str(env_file),
+            where=shown_path(str(env_file)),
             fix="Check the --env-file path, or leave it out to read .env.",
         )
     values.update(os.environ)
@@ -227,29 +306,130 @@ def load_settings(
             fix="Set CATGPT_MODEL in .env or pass --model DIR (`make demo` builds models/demo).",
         )
     token = _token(env, require_token)
+    # Read even when not kept (console mode): pasted elsewhere, it must not be echoed either.
+    secrets = (env.get("DISCORD_TOKEN"),)
     settings = Settings(
-        model=check_model_folder(Path(model_raw).expanduser()),
+        model=check_model_folder(Path(model_raw).expanduser(), secrets),
         token=token,
         device=(device or env.get("CATGPT_DEVICE", "") or "auto").strip().lower(),
         allowed_guilds=_ids(env, "CATGPT_ALLOWED_GUILDS"),
         allowed_channels=_ids(env, "CATGPT_ALLOWED_CHANNELS"),
-        allow_dms=_bool(env, "CATGPT_ALLOW_DMS", True),
-        history=_int(env, "CATGPT_HISTORY", 20),
-        queue_size=_int(env, "CATGPT_QUEUE_SIZE", 32),
-        max_batch=_int(env, "CATGPT_MAX_BATCH", 32),
-        max_new_tokens=_int(env, "CATGPT_MAX_NEW_TOKENS", None),
-        cpu_threads=_int(env, "CATGPT_CPU_THREADS", None),
-        cooldown=_float(env, "CATGPT_COOLDOWN", 5.0),
+        dms=_dms(env),
+        history=_number(env, "CATGPT_HISTORY", 20),
+        queue_size=_number(env, "CATGPT_QUEUE_SIZE", 32),
+        max_batch=_number(env, "CATGPT_MAX_BATCH", 32),
+        max_new_tokens=_number(env, "CATGPT_MAX_NEW_TOKENS", None),
+        cpu_threads=_number(env, "CATGPT_CPU_THREADS", None),
+        cooldown=_number(env, "CATGPT_COOLDOWN", 5.0, float),
         dev_guild=_optional_id(env, "CATGPT_DEV_GUILD"),
         owner_id=_optional_id(env, "CATGPT_OWNER_ID"),
         message_content=_bool(env, "CATGPT_MESSAGE_CONTENT", False),
-        shutdown_timeout=_float(env, "CATGPT_SHUTDOWN_TIMEOUT", 10.0),
+        bursts=_bool(env, "CATGPT_BURSTS", True),
+        shutdown_timeout=_number(env, "CATGPT_SHUTDOWN_TIMEOUT", 10.0, float),
         log_level=(env.get("CATGPT_LOG_LEVEL", "") or "INFO").strip().upper(),
+        **_backend_settings(env),
+        **_shard_settings(env),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(
-            f"unknown log level {settings.log_level!r}",
+            f"unknown log level {shown(settings.log_level)}",
             where="CATGPT_LOG_LEVEL",
             fix="Use DEBUG, INFO, WARNING or ERROR.",
         )
     return settings
+
+
+# ---- the inference backend and the gateway shards (issue 10) ----------------------------------
+
+BACKENDS = ("local", "openai")
+
+
+def _backend_settings(env: Mapping[str, str]) -> dict:
+    """CATGPT_BACKEND and, for `openai`, the server's URL, model name, key and timeout."""
+    backend = (env.get("CATGPT_BACKEND", "") or "local").strip().lower()
+    if backend not in BACKENDS:
+        raise SettingsError(
+            f"unknown backend {backend!r}",
+            where="CATGPT_BACKEND",
+            fix="Use local (the model runs in the bot) or openai (an OpenAI-compatible server).",
+        )
+    timeout = _number(env, "CATGPT_API_TIMEOUT", 60.0, float)
+    if timeout <= 0:
+        raise SettingsError("must be more than 0 seconds", where="CATGPT_API_TIMEOUT")
+    # Never put the key's value in an error or a log line: it is a password.
+    key = env.get("CATGPT_API_KEY", "").strip() or None
+    model = env.get("CATGPT_API_MODEL", "").strip() or None
+    base = env.get("CATGPT_API_BASE", "").strip().rstrip("/") or None
+    if backend == "openai" and base is None:
+        raise SettingsError(
+            "CATGPT_BACKEND=openai needs the server's URL",
+            where="CATGPT_API_BASE",
+            fix="Set it to the server's OpenAI base URL, e.g. http://127.0.0.1:8000/v1.",
+        )
+    if base is not None:
+        base = _api_base(base)
+    return dict(backend=backend, api_base=base, api_model=model, api_key=key, api_timeout=timeout)
+
+
+def _api_base(raw: str) -> str:
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
+    except ValueError:
+        raise SettingsError("not a valid URL", where="CATGPT_API_BASE") from None
+    if parts.username or parts.password:
+        # The URL is named in start-up errors and logs; a secret in it would leak there.
+        raise SettingsError(
+            "the URL holds a user name or password",
+            where="CATGPT_API_BASE",
+            fix="Put the key in CATGPT_API_KEY and leave it out of the URL.",
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(
+            f"{raw!r} is not an http(s) URL",
+            where="CATGPT_API_BASE",
+            fix="Write it like http://127.0.0.1:8000/v1.",
+        )
+    return raw
+
+
+_SHARD_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+
+
+def _shard_settings(env: Mapping[str, str]) -> dict:
+    """CATGPT_SHARD_COUNT and CATGPT_SHARD_IDS (`0,1,2` or `0-3`), checked against each other."""
+    count = _number(env, "CATGPT_SHARD_COUNT", None)
+    if count is not None and count < 1:
+        raise SettingsError("must be at least 1 (or empty)", where="CATGPT_SHARD_COUNT")
+    ids: list[int] = []
+    for part in (p.strip() for p in env.get("CATGPT_SHARD_IDS", "").split(",")):
+        if not part:
+            continue
+        span = _SHARD_RANGE.match(part)
+        if span:
+            ids.extend(range(int(span[1]), int(span[2]) + 1))
+        elif part.isdigit():
+            ids.append(int(part))
+        else:
+            raise SettingsError(
+                f"{part!r} is not a shard id",
+                where="CATGPT_SHARD_IDS",
+                fix="List shard numbers or ranges, e.g. 0,1 or 0-3.",
+            )
+    if ids and count is None:
+        # discord.py refuses shard_ids without a shard_count, and it would be a guess anyway.
+        raise SettingsError(
+            "shard ids need a shard count",
+            where="CATGPT_SHARD_IDS",
+            fix="Set CATGPT_SHARD_COUNT to the total number of shards across all processes.",
+        )
+    outside = sorted({i for i in ids if count is not None and i >= count})
+    if outside:
+        raise SettingsError(
+            f"shard {outside[0]} is outside 0-{count - 1}",
+            where="CATGPT_SHARD_IDS",
+            fix="Shards are numbered from 0 to CATGPT_SHARD_COUNT - 1.",
+        )
+    if len(set(ids)) != len(ids):
+        raise SettingsError("a shard is listed twice", where="CATGPT_SHARD_IDS")
+    return dict(shard_count=count, shard_ids=tuple(sorted(ids)))

@@ -14,7 +14,12 @@ def speaker_label(name: str, persona_names: Iterable[str] = ()) -> str:
     `<name> (not the persona)`, in prepare and in the bot alike: under the persona's own label
     their words would read to the model as its own.
     """
-    label = " ".join(str(name).replace(":", " ").split()) or "user"
-    if label.casefold() in {n.strip().casefold() for n in persona_names if n.strip()}:
+    label = _one_line(name) or "user"
+    # Compared in label form, so `mo:chi` is caught as the persona `mo chi`'s namesake.
+    if label.casefold() in {_one_line(n).casefold() for n in persona_names}:
         label = speaker_label(label + NOT_THE_PERSONA)
     return label
+
+
+def _one_line(name: str) -> str:
+    return " ".join(str(name).replace(":", " ").split())

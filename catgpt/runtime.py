@@ -2,18 +2,18 @@
 
 If training read the context window differently from the bot, a model could be trained on
 examples longer than the bot will ever feed it (or the bot could feed it more than it saw).
+The reading itself is catgpt.folder.config_window (no torch), which the remote backend applies
+to config.json; here it reads a loaded model's config.
 """
 
 from __future__ import annotations
 
 import torch
 
-# Read from the model config in this order, then from the tokenizer's model_max_length.
-WINDOW_ATTRIBUTES = ("max_position_embeddings", "n_positions", "n_ctx", "seq_length")
-# Tokenizers without a limit report a huge sentinel (int(1e30)); that is no window.
-NO_TOKENIZER_LIMIT = 1_000_000
-# What the bot assumes when nothing states a window (training then keeps --max-length as given).
-DEFAULT_CONTEXT_WINDOW = 2048
+from catgpt.folder import DEFAULT_CONTEXT_WINDOW as DEFAULT_CONTEXT_WINDOW
+from catgpt.folder import NO_TOKENIZER_LIMIT as NO_TOKENIZER_LIMIT
+from catgpt.folder import WINDOW_ATTRIBUTES as WINDOW_ATTRIBUTES
+from catgpt.folder import config_window
 
 
 class DeviceUnavailable(ValueError):
@@ -30,6 +30,17 @@ def pick_device(name: str = "auto") -> torch.device:
         return torch.device("mps" if has_mps else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise DeviceUnavailable("CUDA is not available here")
+    if name.startswith("cuda:"):
+        index = name.removeprefix("cuda:")
+        count = torch.cuda.device_count()
+        if not index.isdigit():
+            raise DeviceUnavailable(f"{name!r} is not a CUDA device (cuda:0 ... cuda:{count - 1})")
+        if int(index) >= count:
+            # torch.device("cuda:7") is accepted here and fails only at the first tensor moved.
+            raise DeviceUnavailable(
+                f"there is no {name} here ({count} CUDA device{'s' if count != 1 else ''}: "
+                f"cuda:0{f' ... cuda:{count - 1}' if count > 1 else ''})"
+            )
     if name == "mps" and not has_mps:
         raise DeviceUnavailable("MPS is not available here")
     return torch.device(name)
@@ -37,12 +48,4 @@ def pick_device(name: str = "auto") -> torch.device:
 
 def context_window(model, tokenizer=None) -> int | None:
     """Tokens the model can attend to; None when neither config nor tokenizer says."""
-    config = model.config
-    for key in WINDOW_ATTRIBUTES:
-        value = getattr(config, key, None)
-        if isinstance(value, int) and value > 0:
-            return value
-    limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(limit, int) and 0 < limit < NO_TOKENIZER_LIMIT:
-        return limit
-    return None
+    return config_window(model.config, tokenizer)

@@ -1,8 +1,10 @@
 """`catgpt-train`: prepare / train / eval / run.
 
 Each subcommand lives in its own module under training/commands/ and exposes
-`add_arguments(parser)` and `main(args) -> int`. `run` composes the other three by
-adding all their arguments to one parser and calling their `main`s in turn.
+`add_arguments(parser)` and `main(args) -> int`. Their options are the fields of the
+dataclasses the library takes (PrepareOptions, TrainArgs, EvalOptions; training/options.py
+makes the flags), so `run` is the three dataclasses' options in one parser, and the three
+steps' library calls in turn.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ import argparse
 import importlib
 import logging
 import os
-import sys
 
-from training.errors import CatGPTError
+from catgpt.errors import run_cli
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,5 @@ def main(argv: list[str] | None = None) -> int:
     # Hide the bars for loading and writing weights (read when transformers is first imported);
     # the Trainer's own progress bar is not one of them and stays.
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        return args.handler(args) or 0
-    except CatGPTError as error:
-        print(f"catgpt-train: error: {error}", file=sys.stderr)
-        return error.exit_code
-    except KeyboardInterrupt:
-        print("catgpt-train: interrupted", file=sys.stderr)
-        return 130
+    # A CatGPTError is one line on stderr and exit status 1, no traceback.
+    return run_cli("catgpt-train", lambda: args.handler(args) or 0)

@@ -6,23 +6,11 @@ Anything that is not a CatGPTError is a bug in CatGPT and keeps its traceback.
 
 from __future__ import annotations
 
+from catgpt.errors import FixableError
 
-class CatGPTError(Exception):
-    """A user mistake or an unusable input: `where: what. fix`."""
 
-    exit_code = 1
-
-    def __init__(self, what: str, *, where: str | None = None, fix: str | None = None):
-        self.what = what
-        self.where = where
-        self.fix = fix
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        text = f"{self.where}: {self.what}" if self.where else self.what
-        if self.fix:
-            text = f"{text.rstrip('.')}. {self.fix}"
-        return text
+class CatGPTError(FixableError):
+    """A user mistake or an unusable input in training: `where: what. fix`."""
 
 
 class ExportError(CatGPTError):

@@ -1,11 +1,17 @@
 """One cog per feature: mentions, the /catgpt command, owner-only admin, the tree's error handler.
 
-Cogs import no torch: they talk to the engine only through `await engine.reply(messages)`.
+`chat.py` holds what the two chat cogs (mentions, /catgpt) share. Cogs import no torch: they
+talk to the engine only through `await engine.reply(messages)` and its persona's names.
 """
 
 from __future__ import annotations
 
-from bot.errors import EngineBusy, EngineClosed, GenerationError
+import discord
+
+from bot.errors import EngineBusy, EngineClosed, GenerationError, ServerUnavailable
+
+# What every message the bot sends passes: it never pings anyone.
+NO_MENTIONS = discord.AllowedMentions.none()
 
 COOLDOWN_NOTICE = "Give me a few seconds to catch my breath, then ask again."
 NOT_HERE_NOTICE = "I'm not allowed to chat here."
@@ -18,5 +24,6 @@ NOTICES = frozenset(
         EngineBusy.user_message,
         EngineClosed.user_message,
         GenerationError.user_message,
+        ServerUnavailable.user_message,
     }
 )

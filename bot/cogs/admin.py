@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Literal
 
-import discord
 from discord.ext import commands
+
+from bot.cogs import NO_MENTIONS
 
 log = logging.getLogger(__name__)
 
@@ -41,5 +42,5 @@ class Admin(commands.Cog):
         log.info("synced %d command(s) (%s)", len(synced), scope)
         await ctx.reply(
             f"Synced {len(synced)} command(s) ({scope}).",
-            allowed_mentions=discord.AllowedMentions.none(),
+            allowed_mentions=NO_MENTIONS,
         )

@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.cogs import NO_MENTIONS
 from bot.errors import EngineError
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class ErrorHandler(commands.Cog):
         if isinstance(error, commands.CheckFailure | commands.CommandNotFound):
             return
         if isinstance(error, commands.UserInputError):
-            await ctx.reply(str(error), allowed_mentions=discord.AllowedMentions.none())
+            await ctx.reply(str(error), allowed_mentions=NO_MENTIONS)
             return
         log.error("command %s failed", ctx.command, exc_info=getattr(error, "original", error))
 
@@ -62,7 +63,9 @@ class ErrorHandler(commands.Cog):
 async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
     try:
         if not interaction.response.is_done():
-            await interaction.response.send_message(text, ephemeral=True)
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS
+            )
             return
         # After a public "thinking..." defer the first followup would inherit its visibility;
         # removing the placeholder lets the error go to the user alone.
@@ -70,6 +73,6 @@ async def send_ephemeral(interaction: discord.Interaction, text: str) -> None:
             await interaction.delete_original_response()
         except discord.HTTPException:
             pass
-        await interaction.followup.send(text, ephemeral=True)
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS)
     except discord.HTTPException:
         log.warning("could not tell the user about an error (interaction %s)", interaction.id)

@@ -1,4 +1,5 @@
-"""Answer @mentions in guild channels and DMs (DESIGN.md: "The bot's path for one mention")."""
+"""Answer @mentions and replies to the bot in guild channels and DMs (DESIGN.md: "The bot's path
+for one mention"), and keep the channel memory true to what people edit and delete."""
 
 from __future__ import annotations
 
@@ -7,50 +8,32 @@ import logging
 import discord
 from discord.ext import commands
 
-from bot.cogs import COOLDOWN_NOTICE
-from bot.conversation import ConversationBuilder
-from bot.cooldown import UserCooldown
+from bot.bounded import LRU
+from bot.cogs import COOLDOWN_NOTICE, NO_MENTIONS
+from bot.cogs.chat import ChatCog, can_send, channel_ids, permissions_in
+from bot.conversation import MentionContext
 from bot.errors import EngineError
-from bot.inflight import InFlight
-from bot.sanitize import prepare_reply
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
 
+class Mentions(ChatCog):
+    def __init__(self, bot: commands.Bot, *, mention_context: MentionContext, **chat):
+        super().__init__(bot, **chat)  # engine, settings, cooldown, inflight... (ChatCog)
+        self.mention_context = mention_context
+        # Channels where the bot may not post, already logged: one line each, not per mention.
+        # Forgotten when a send there works again, so losing the right again is logged again.
+        self._muted: LRU[int, None] = LRU(1000)
 
-def channel_ids(channel) -> tuple[int, ...]:
-    """The channel, and its parent when it is a thread (allowing a channel allows its threads)."""
-    parent_id = getattr(channel, "parent_id", None)
-    return (channel.id, parent_id) if parent_id else (channel.id,)
-
-
-class Mentions(commands.Cog):
-    def __init__(
-        self,
-        bot: commands.Bot,
-        *,
-        engine,
-        settings: Settings,
-        cooldown: UserCooldown,
-        conversations: ConversationBuilder,
-        inflight: InFlight | None = None,
-    ):
-        self.bot = bot
-        self.engine = engine
-        self.settings = settings
-        self.cooldown = cooldown
-        self.conversations = conversations
-        # Handlers in progress (shared with /catgpt), so shutdown lets them send what they write.
-        self.inflight = inflight if inflight is not None else InFlight()
-
-    def allowed_here(self, message: discord.Message) -> bool:
+    async def allowed_here(self, message: discord.Message) -> bool:
         guild_id = message.guild.id if message.guild else None
-        return self.settings.allows(guild_id, channel_ids(message.channel))
+        # In a DM the policy is about the person the bot talks with, whoever wrote this line.
+        person = getattr(message.channel, "recipient", None) or message.author
+        return await self.allowed(guild_id, channel_ids(message.channel), person)
 
     def is_call(self, message: discord.Message) -> bool:
-        """A person @mentioned the bot itself (not @everyone/@here/a role), or wrote in a DM."""
+        """A person @mentioned the bot itself (not @everyone/@here/a role), replied to one of its
+        messages (with or without the ping), or wrote in a DM."""
         me = self.bot.user
         if me is None or message.author.bot or message.author.id == me.id:
             return False
@@ -59,13 +42,24 @@ class Mentions(commands.Cog):
         if message.guild is None:
             return True  # in a DM everything is said to the bot; nobody @mentions there
         # Not mentioned_in(): that is also true for @everyone and for roles the bot holds.
-        return me in message.mentions
+        return me in message.mentions or self.replies_to_me(message)
+
+    def replies_to_me(self, message: discord.Message) -> bool:
+        reference = message.reference
+        if reference is None or reference.type is not discord.MessageReferenceType.reply:
+            return False
+        # Discord sends the replied-to message along (`resolved`); else the cache or memory.
+        parent = reference.resolved or reference.cached_message
+        if isinstance(parent, discord.Message):
+            return parent.author.id == self.bot.user.id
+        seen = self.mention_context.memory.get(message.channel.id, reference.message_id or 0)
+        return seen is not None and seen.is_persona
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        if self.bot.user is None or not self.allowed_here(message):
+        if self.bot.user is None or not await self.allowed_here(message):
             return
-        self.conversations.observe(message, self.bot.user)
+        self.mention_context.observe(message, self.bot.user)
         if not self.is_call(message):
             return
         # `@bot sync` from the owner is the admin command, not a chat line.
@@ -75,37 +69,85 @@ class Mentions(commands.Cog):
         self.inflight.track_current()
         await self.answer(message)
 
+    # Raw events: messages outside discord.py's cache (older, or from before a restart) count.
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        self.mention_context.forget(payload.channel_id, (payload.message_id,))
+
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        self.mention_context.forget(payload.channel_id, payload.message_ids)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        # discord.py (2.5+) builds `payload.message` from the full message Discord sends with
+        # every update, content included (blank without the intent: see revise), so there is
+        # nothing to fetch.
+        if self.bot.user is not None:
+            self.mention_context.revise(payload.message, self.bot.user)
+
     async def answer(self, message: discord.Message) -> None:
+        permissions = permissions_in(message.channel, message.guild)
+        if not can_send(message.channel, permissions):
+            self._muted_here(message.channel, "no permission to send messages")
+            return
+        # Replying to a message (the reference) and reading back both need Read Message History.
+        read_history = permissions is None or permissions.read_message_history
         if self.cooldown.hit(message.author.id):
             if self.cooldown.should_notice(message.author.id):
-                await self.send(message, [COOLDOWN_NOTICE])
+                await self.send(message, [COOLDOWN_NOTICE], reply=read_history)
             return
         try:
             async with message.channel.typing():
-                chat = await self.conversations.build(message, self.bot.user)
+                chat = await self.mention_context.build(
+                    message, self.bot.user, read_history=read_history
+                )
                 text = await self.engine.reply(chat)
         except EngineError as error:
             # GenerationError was logged with its traceback by the engine.
             log.info("mention %s not answered: %s", message.id, type(error).__name__)
-            await self.send(message, [error.user_message])
+            await self.send(message, [error.user_message], reply=read_history)
+            return
+        except discord.Forbidden as error:  # e.g. timed out: typing is refused as well
+            self._muted_here(message.channel, f"Discord refused: {error.text or error.status}")
             return
         except discord.HTTPException:
             log.exception("Discord refused a call while answering %s", message.id)
             return
-        me = self.bot.user
-        display = getattr(message.guild.me, "display_name", me.name) if message.guild else me.name
-        names = [self.engine.persona, *self.engine.aliases, me.name, display]
-        await self.send(message, prepare_reply(text, names))
+        await self.send(message, self.reply_chunks(text, message.guild), reply=read_history)
 
-    async def send(self, message: discord.Message, chunks: list[str]) -> None:
-        """The first chunk replies to `message` (still fine if it was deleted); no pings, ever."""
-        reference = message.to_reference(fail_if_not_exists=False)
+    async def send(self, message: discord.Message, chunks: list[str], *, reply: bool) -> None:
+        """The first chunk replies to `message` (still fine if it was deleted); no pings, ever.
+
+        reply: send the first chunk as a reply (needs Read Message History); else plainly.
+        """
+        reference = message.to_reference(fail_if_not_exists=False) if reply else None
         try:
             for index, chunk in enumerate(chunks):
+                if index and self.settings.bursts:
+                    await self.before_burst(chunk, message.channel)
                 await message.channel.send(
                     chunk,
                     reference=reference if index == 0 else None,
                     allowed_mentions=NO_MENTIONS,
+                    suppress_embeds=True,  # no link previews of what the model wrote
                 )
+        except discord.Forbidden as error:
+            self._muted_here(message.channel, f"Discord refused: {error.text or error.status}")
+            return
         except discord.HTTPException:
             log.exception("could not send the reply to %s", message.id)
+            return
+        self._muted.pop(message.channel.id, None)
+
+    def _muted_here(self, channel, why: str) -> None:
+        if channel.id in self._muted:
+            return
+        self._muted[channel.id] = None
+        log.warning(
+            "not answering in #%s (%s): %s. Give the bot Send Messages there (in a thread: "
+            "Send Messages in Threads), or list only other channels in CATGPT_ALLOWED_CHANNELS.",
+            getattr(channel, "name", "?"),
+            channel.id,
+            why,
+        )

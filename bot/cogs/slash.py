@@ -6,15 +6,10 @@ import logging
 
 import discord
 from discord import app_commands
-from discord.ext import commands
 
-from bot.cogs import COOLDOWN_NOTICE, NOT_HERE_NOTICE
-from bot.cogs.mentions import NO_MENTIONS, channel_ids
-from bot.cooldown import UserCooldown
-from bot.inflight import InFlight
-from bot.sanitize import prepare_reply
-from bot.settings import Settings
-from catgpt.labels import speaker_label
+from bot.cogs import COOLDOWN_NOTICE, NO_MENTIONS, NOT_HERE_NOTICE
+from bot.cogs.chat import ChatCog, channel_ids
+from bot.settings import DMS_OFF
 
 log = logging.getLogger(__name__)
 
@@ -31,28 +26,24 @@ class OnCooldown(app_commands.CheckFailure):
         self.retry_after = retry_after
 
 
-class Slash(commands.Cog):
-    def __init__(
-        self,
-        bot: commands.Bot,
-        *,
-        engine,
-        settings: Settings,
-        cooldown: UserCooldown,
-        inflight: InFlight | None = None,
-    ):
-        self.bot = bot
-        self.engine = engine
-        self.settings = settings
-        self.cooldown = cooldown
-        # Shared with the mention path: shutdown waits for a deferred command's followup too.
-        self.inflight = inflight if inflight is not None else InFlight()
+class Slash(ChatCog):
+    def __init__(self, bot, **chat):
+        super().__init__(bot, **chat)
+        # Where Discord offers the command, from the settings: servers always, the bot's DMs
+        # unless DMs are off; never group DMs or a user install (the bot is a server app).
+        dms = self.settings.dms != DMS_OFF
+        self.catgpt.allowed_contexts = app_commands.AppCommandContext(
+            guild=True, dm_channel=dms, private_channel=False
+        )
+        self.catgpt.allowed_installs = app_commands.AppInstallationType(guild=True, user=False)
+        self.catgpt.guild_only = not dms  # the older `dm_permission` field, said the same way
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         # Raised errors reach the tree's one error handler, which answers ephemerally.
+        # Checked here too: a command synced under older settings may still be offered.
         channel = interaction.channel
         ids = channel_ids(channel) if channel is not None else (interaction.channel_id or 0,)
-        if not self.settings.allows(interaction.guild_id, ids):
+        if not await self.allowed(interaction.guild_id, ids, interaction.user):
             raise NotAllowedHere()
         retry_after = self.cooldown.hit(interaction.user.id)
         if retry_after:
@@ -69,11 +60,13 @@ class Slash(commands.Cog):
         self.inflight.track_current()
         # Generation takes longer than the 3 seconds Discord waits for a first answer.
         await interaction.response.defer(thinking=True)
-        name = speaker_label(
-            interaction.user.display_name, [self.engine.persona, *self.engine.aliases]
-        )
+        # Labelled as in the mention path: never the persona's label, even for a namesake.
+        name = self.label(interaction.user)
         chat = [{"role": "user", "name": name, "content": prompt}]
         text = await self.engine.reply(chat)  # EngineError -> the tree's error handler
-        names = [self.engine.persona, *self.engine.aliases, self.bot.user.name]
-        for chunk in prepare_reply(text, names):
-            await interaction.followup.send(chunk, allowed_mentions=NO_MENTIONS)
+        for index, chunk in enumerate(self.reply_chunks(text, interaction.guild)):
+            if index and self.settings.bursts:
+                await self.before_burst(chunk)  # a followup shows no typing; a pause all the same
+            await interaction.followup.send(
+                chunk, allowed_mentions=NO_MENTIONS, suppress_embeds=True
+            )

@@ -107,6 +107,10 @@ class FakeEngine:
         self.calls: list[list[dict]] = []
         self.closed = False
 
+    @property
+    def persona_names(self) -> tuple[str, ...]:
+        return (self.persona, *self.aliases)
+
     def submit(self, messages) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
         self.calls.append(list(messages))
@@ -142,16 +146,30 @@ def settings(tmp_path):
     return Settings(model=tmp_path, cooldown=0.0, history=10)
 
 
-@pytest.fixture
-async def bot(fake_engine, settings):
-    """A CatGPTBot wired to dpytest: one guild, one text channel, members alice and bob."""
-    client = CatGPTBot(settings, engine=fake_engine, intents=discord.Intents.all())
+async def connect(client: CatGPTBot) -> CatGPTBot:
+    """Wire `client` to dpytest: one guild, one text channel, members alice and bob."""
     await client._async_setup_hook()
-    dpytest.configure(client, members=["alice", "bob"])
+    with pytest.MonkeyPatch.context() as patch:
+        # dpytest 0.7 refuses sharded clients by an isinstance check on AutoShardedClient;
+        # hidden from that one check, it swaps in its own state and nothing connects.
+        patch.setattr(discord, "AutoShardedClient", type("NotSharded", (), {}))
+        dpytest.configure(client, members=["alice", "bob"])
     # dpytest swaps in its own connection state, which does not know the loop yet.
     client._connection.loop = asyncio.get_running_loop()
+    return client
+
+
+async def started(settings: Settings, engine=None, **options) -> CatGPTBot:
+    """A CatGPTBot wired to dpytest, past its setup_hook (engine loaded, cogs added)."""
+    client = CatGPTBot(settings, engine=engine, intents=discord.Intents.all(), **options)
+    await connect(client)
     await client.setup_hook()
-    yield client
+    return client
+
+
+@pytest.fixture
+async def bot(fake_engine, settings):
+    yield await started(settings, fake_engine)
     await dpytest.empty_queue()
 
 
@@ -168,6 +186,12 @@ def payloads(monkeypatch):
 
     monkeypatch.setattr(discord.abc, "handle_message_parameters", recording)
     return recorded
+
+
+def config():
+    """dpytest's world: the guild, its text channel, and the members (alice, bob)."""
+    cfg = dpytest.get_config()
+    return cfg.guilds[0], cfg.channels[0], cfg.members
 
 
 def mention(client: discord.Client) -> str:
@@ -195,3 +219,116 @@ async def send_reply(content: str, member, channel, reply_to: discord.Message) -
     backend._cur_config.messages.setdefault(channel.id, []).append(data)
     await dpytest.run_all_events()
     return state._get_message(data["id"])
+
+
+def message_data(channel, author, content: str, *, id_num: int = -1, reply_to=None) -> dict:
+    """A MESSAGE_CREATE/UPDATE payload as Discord sends it (full message, content included)."""
+    guild = getattr(channel, "guild", None)
+    data = factories.make_message_dict(
+        channel,
+        author,
+        id_num=id_num,
+        content=content,
+        mentions=backend.find_user_mentions(content, guild),
+        type=(discord.MessageType.reply if reply_to else discord.MessageType.default).value,
+    )
+    if guild is not None:
+        data["guild_id"] = guild.id  # make_message_dict leaves it out for threads
+    if guild is None:
+        data.pop("member", None)  # a DM has no server member
+    elif isinstance(author, discord.Member):  # the partial member Discord sends with a message
+        data["member"] = {
+            "nick": author.nick,
+            "roles": [str(role.id) for role in author.roles if role != guild.default_role],
+            "joined_at": "2024-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+    if reply_to is not None:
+        data["message_reference"] = {
+            "type": 0,
+            "message_id": reply_to.id,
+            "channel_id": channel.id,
+            "guild_id": guild.id if guild else None,
+        }
+    return data
+
+
+async def post(channel, author, content: str, *, reply_to=None) -> discord.Message:
+    """A message arriving through the gateway (dpytest's `message` cannot reply or use threads)."""
+    data = message_data(channel, author, content, reply_to=reply_to)
+    state = backend.get_state()
+    state.parse_message_create(data)
+    backend._cur_config.messages.setdefault(channel.id, []).append(data)
+    await dpytest.run_all_events()
+    return state._get_message(data["id"])
+
+
+async def edit(message: discord.Message, content: str) -> None:
+    """A MESSAGE_UPDATE: what Discord sends when someone edits `message`."""
+    data = message_data(message.channel, message.author, content, id_num=message.id)
+    data["edited_timestamp"] = "2024-01-01T00:00:00+00:00"
+    stored = backend._cur_config.messages.get(message.channel.id, [])
+    stored[:] = [data if int(old["id"]) == message.id else old for old in stored]
+    backend.get_state().parse_message_update(data)
+    await dpytest.run_all_events()
+
+
+async def delete(*messages: discord.Message, settle: bool = True) -> None:
+    """MESSAGE_DELETE (one) or MESSAGE_DELETE_BULK (several), as Discord sends them; the
+    messages are gone from the channel too (a fetch gets 404).
+
+    settle: wait for every event handler to finish (False while one is held on purpose).
+    """
+    channel = messages[0].channel
+    payload = {"channel_id": str(channel.id)}
+    if getattr(channel, "guild", None) is not None:
+        payload["guild_id"] = str(channel.guild.id)
+    state = backend.get_state()
+    if len(messages) == 1:
+        state.parse_message_delete({**payload, "id": str(messages[0].id)})
+    else:
+        state.parse_message_delete_bulk({**payload, "ids": [str(m.id) for m in messages]})
+    gone = {m.id for m in messages}
+    stored = backend._cur_config.messages.get(channel.id, [])
+    stored[:] = [data for data in stored if int(data["id"]) not in gone]
+    if settle:
+        await dpytest.run_all_events()
+
+
+def restart_memory(client: CatGPTBot) -> None:
+    """What a restart forgets: the bot's channel memory and discord.py's message cache."""
+    from bot.memory import ChannelMemory
+
+    context = client.get_cog("Mentions").mention_context
+    context.memory = ChannelMemory(
+        per_channel=context.memory.per_channel, max_channels=context.memory.max_channels
+    )
+    client._connection._messages.clear()
+
+
+def make_thread(parent: discord.TextChannel, name: str = "thread") -> discord.Thread:
+    """A public thread under `parent` (dpytest has none), known to the guild."""
+    guild = parent.guild
+    data = {
+        "id": str(factories.make_id()),
+        "guild_id": str(guild.id),
+        "parent_id": str(parent.id),
+        "owner_id": str(guild.owner_id or guild.me.id),
+        "name": name,
+        "type": discord.ChannelType.public_thread.value,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": "2024-01-01T00:00:00+00:00",
+            "locked": False,
+        },
+    }
+    thread = discord.Thread(guild=guild, state=backend.get_state(), data=data)
+    guild._add_thread(thread)
+    return thread

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = """
 import sys
-import bot.engine, bot.generator, bot.sanitize
+import bot.engine, catgpt.generator, catgpt.reply, catgpt.cleaning
 assert "discord" not in sys.modules, "the engine side imported discord"
 import bot.client, bot.cli, bot.console
 for name in list(sys.modules):
@@ -20,7 +20,8 @@ print("ok")
 
 CHECK_SHARED = """
 import sys
-import catgpt.labels, catgpt.runtime
+import catgpt.errors, catgpt.labels, catgpt.runtime, catgpt.folder, catgpt.prompt
+import catgpt.cleaning, catgpt.reply, catgpt.generator
 for name in list(sys.modules):
     assert not name.startswith(("training", "bot", "discord")), "catgpt/ imported " + name
 import training.cli, training.data.pipeline, training.model.trainer, training.commands.run
@@ -35,10 +36,41 @@ assert "torch" not in sys.modules, "the Discord side imported torch"
 print("ok")
 """
 
+# What a bot that sends prompts to an inference server needs (DESIGN.md, "Scale"): the prompt
+# and the cleaning, rendered with a tokenizer that is not AutoTokenizer (which pulls torch).
+CHECK_NO_TORCH = """
+import sys
+from catgpt.cleaning import clean_reply
+from catgpt.folder import read_card
+from catgpt.prompt import PromptBuilder
+from catgpt.reply import Completion, Replier
+from transformers import PreTrainedTokenizerFast
 
-def run(code: str) -> subprocess.CompletedProcess:
+folder = sys.argv[1]
+card = read_card(folder)
+tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
+prompts = PromptBuilder(tokenizer, persona_names=card.names, max_tokens=100, max_turns=4)
+prompts.probe()
+prompt = prompts.build([{"role": "user", "name": "alice", "content": "hi"}])
+assert prompt.text == "alice: hi<|endoftext|>mochi:", prompt.text
+assert clean_reply("mochi: hi @everyone", card.names) == "hi @\u200beveryone"
+assert "torch" not in sys.modules, "rendering a prompt imported torch"
+from bot.remote_engine import load_remote_replier  # the folder's bounds and template, no weights
+replier = load_remote_replier(folder, history=4)
+assert replier.prompts.build([{"role": "user", "name": "alice", "content": "hi"}]) == prompt
+assert replier.finish(prompt, Completion(" mochi: hi\\nalice: x", "eos")).text == "hi"
+assert "torch" not in sys.modules, "the remote backend's reply path imported torch"
+print("ok")
+"""
+
+
+def run(code: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
     )
 
 
@@ -54,4 +86,9 @@ def test_cogs_and_client_import_no_torch():
 
 def test_shared_code_imports_neither_half_and_training_no_discord():
     result = run(CHECK_SHARED)
+    assert result.stdout.strip() == "ok", result.stderr
+
+
+def test_prompt_and_cleaning_need_no_torch(tiny_model_dir):
+    result = run(CHECK_NO_TORCH, str(tiny_model_dir))
     assert result.stdout.strip() == "ok", result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 
 import discord
@@ -10,22 +11,12 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 
-from bot.client import CatGPTBot
 from bot.engine import Engine
 from bot.errors import EngineClosed
 from bot.settings import Settings
 
-from .conftest import FakeEngine, mention, until
+from .conftest import FakeEngine, config, mention, started, until
 from .test_engine import GatedGenerator
-
-ALL = discord.Intents.all()
-
-
-async def start(client: CatGPTBot) -> CatGPTBot:
-    await client._async_setup_hook()
-    dpytest.configure(client, members=["alice", "bob"])
-    client._connection.loop = asyncio.get_running_loop()
-    return client
 
 
 @pytest.fixture
@@ -47,8 +38,7 @@ async def test_setup_hook_loads_the_engine_off_the_event_loop(tmp_path, synced):
         threads.append(threading.current_thread())
         return FakeEngine()
 
-    client = await start(CatGPTBot(Settings(model=tmp_path), load_engine=load, intents=ALL))
-    await client.setup_hook()
+    client = await started(Settings(model=tmp_path), load_engine=load)
     assert threads and threads[0] is not threading.main_thread()
     assert client.engine.persona == "mochi"
     assert {"Mentions", "Slash", "Admin", "ErrorHandler"} <= set(client.cogs)
@@ -58,8 +48,7 @@ async def test_setup_hook_loads_the_engine_off_the_event_loop(tmp_path, synced):
 
 async def test_dev_guild_gets_the_commands_at_start(tmp_path, synced):
     settings = Settings(model=tmp_path, dev_guild=123456789012345678)
-    client = await start(CatGPTBot(settings, engine=FakeEngine(), intents=ALL))
-    await client.setup_hook()
+    client = await started(settings, FakeEngine())
     assert synced == [123456789012345678]
     assert [c.name for c in client.tree.get_commands(guild=discord.Object(123456789012345678))] == [
         "catgpt"
@@ -68,13 +57,9 @@ async def test_dev_guild_gets_the_commands_at_start(tmp_path, synced):
 
 async def test_owner_sync_is_a_command_not_a_chat_line(tmp_path, synced):
     engine = FakeEngine()
-    client = await start(
-        CatGPTBot(Settings(model=tmp_path, cooldown=0), engine=engine, intents=ALL)
-    )
-    alice, bob = dpytest.get_config().members
+    client = await started(Settings(model=tmp_path, cooldown=0), engine)
+    _, channel, (alice, bob) = config()
     client.owner_id = alice.id
-    await client.setup_hook()
-    channel = dpytest.get_config().channels[0]
 
     # dpytest re-raises every command error; in production the error handler drops it quietly.
     with pytest.raises(commands.CheckFailure):
@@ -91,12 +76,8 @@ async def test_owner_sync_is_a_command_not_a_chat_line(tmp_path, synced):
 async def test_shutdown_lets_the_reply_in_progress_finish(tmp_path, synced):
     generator = GatedGenerator()
     engine = Engine(generator, queue_size=4, max_batch=4)
-    client = await start(
-        CatGPTBot(Settings(model=tmp_path, cooldown=0), engine=engine, intents=ALL)
-    )
-    await client.setup_hook()
-    alice = dpytest.get_config().members[0]
-    channel = dpytest.get_config().channels[0]
+    client = await started(Settings(model=tmp_path, cooldown=0), engine)
+    _, channel, (alice, _) = config()
 
     talking = asyncio.create_task(dpytest.message(f"{mention(client)} hi", channel, alice))
     assert await until(generator.entered.is_set)
@@ -112,17 +93,13 @@ async def test_shutdown_lets_the_reply_in_progress_finish(tmp_path, synced):
 
 
 async def test_a_mention_is_answered_by_the_real_engine(tiny_model_dir, tmp_path, synced):
-    from bot.generator import HFGenerator
-    from bot.sanitize import prepare_reply
+    from catgpt.cleaning import prepare_reply
+    from catgpt.generator import load_replier
 
-    generator = HFGenerator.load(tiny_model_dir, device="cpu")
+    generator = load_replier(tiny_model_dir, device="cpu")
     engine = Engine(generator, queue_size=4, max_batch=4)
-    client = await start(
-        CatGPTBot(Settings(model=tiny_model_dir, cooldown=0), engine=engine, intents=ALL)
-    )
-    await client.setup_hook()
-    alice = dpytest.get_config().members[0]
-    channel = dpytest.get_config().channels[0]
+    client = await started(Settings(model=tiny_model_dir, cooldown=0), engine)
+    _, channel, (alice, _) = config()
     try:
         await dpytest.message(f"{mention(client)} hi", channel, alice)
         chat = [{"role": "user", "name": "alice_0_nick", "content": "@mochi hi"}]
@@ -130,3 +107,44 @@ async def test_a_mention_is_answered_by_the_real_engine(tiny_model_dir, tmp_path
         assert dpytest.verify().message().content(expected)
     finally:
         assert engine.close(5.0)
+
+
+async def test_owner_sync_here_and_clear_act_on_this_guild_only(tmp_path, synced):
+    client = await started(Settings(model=tmp_path, cooldown=0), FakeEngine())
+    guild, channel, (alice, _) = config()
+    client.owner_id = alice.id
+
+    await dpytest.message(f"{mention(client)} sync here", channel, alice)
+    assert synced == [guild.id]  # this guild, not global
+    assert [c.name for c in client.tree.get_commands(guild=guild)] == ["catgpt"]
+    assert dpytest.verify().message().content("Synced 0 command(s) (here).")
+
+    await dpytest.message(f"{mention(client)} sync clear", channel, alice)
+    assert synced == [guild.id, guild.id]
+    assert client.tree.get_commands(guild=guild) == []  # this guild's copies are gone ...
+    assert [c.name for c in client.tree.get_commands()] == ["catgpt"]  # ... the global stays
+    assert dpytest.verify().message().content("Synced 0 command(s) (clear).")
+    assert client.engine.calls == []
+
+
+async def test_owner_sync_here_in_a_dm_says_it_needs_a_server(tmp_path, synced):
+    client = await started(Settings(model=tmp_path, cooldown=0), FakeEngine())
+    _, _, (alice, _) = config()
+    client.owner_id = alice.id
+    dm = await alice.create_dm()
+    # dpytest re-raises every command error; the error handler has answered by then.
+    with pytest.raises(commands.BadArgument):
+        await dpytest.message(f"{mention(client)} sync here", dm, alice)
+    assert synced == []
+    assert dpytest.verify().message().content("`here` and `clear` work in a server, not in DMs.")
+    assert client.engine.calls == []
+
+
+async def test_the_persona_card_s_account_ids_reach_both_chat_paths(tmp_path, synced):
+    (tmp_path / "catgpt.json").write_text(
+        json.dumps({"persona": {"name": "mochi", "account_ids": ["123456789012345678", 42]}})
+    )
+    client = await started(Settings(model=tmp_path, cooldown=0), FakeEngine())
+    expected = frozenset({123456789012345678, 42})
+    assert client.get_cog("Mentions").mention_context.account_ids == expected
+    assert client.get_cog("Slash").persona_accounts == expected

@@ -9,7 +9,8 @@ import pytest
 
 from bot.engine import Engine
 from bot.errors import EngineBusy, EngineClosed, GenerationError
-from bot.generator import HFGenerator, cut_at_turn, turn_pattern
+from catgpt.cleaning import cut_at_turn, turn_pattern
+from catgpt.generator import load_replier
 
 from .conftest import DEADLINE, until, wait_until
 
@@ -35,15 +36,15 @@ CONVERSATIONS = [
 
 @pytest.fixture(scope="module")
 def generator(tiny_model_dir):
-    return HFGenerator.load(tiny_model_dir, device="cpu")
+    return load_replier(tiny_model_dir, device="cpu")
 
 
 def test_loads_the_folder_contract(generator):
     assert generator.persona == "mochi"
     assert generator.aliases == ("mochi-chan",)
-    assert generator.context_window == 128
+    assert generator.backend.context_window == 128
     assert generator.max_new_tokens == 12  # from generation_config.json
-    text = generator.tokenizer.decode(generator.prompt_ids(CONVERSATIONS[0]))
+    text = generator.prompts.tokenizer.decode(generator.prompts.build(CONVERSATIONS[0]).ids)
     assert text == "alice: hi mochi!<|endoftext|>mochi:"
 
 
@@ -56,9 +57,9 @@ def test_batched_greedy_replies_equal_unbatched(generator):
 
 def test_truncation_keeps_the_newest_turns(generator):
     long = conversation(*[f"alice: message number {n} about fish" for n in range(40)])
-    ids = generator.prompt_ids(long)
-    assert len(ids) <= generator.context_window - generator.max_new_tokens
-    text = generator.tokenizer.decode(ids)
+    ids = generator.prompts.build(long).ids
+    assert len(ids) <= generator.backend.context_window - generator.max_new_tokens
+    text = generator.prompts.tokenizer.decode(ids)
     assert "message number 39 about fish" in text
     assert "message number 0 " not in text
     assert text.startswith("alice: message number")  # whole turns were dropped, not halves
@@ -66,9 +67,9 @@ def test_truncation_keeps_the_newest_turns(generator):
 
 
 def test_one_turn_longer_than_the_window_keeps_its_end(generator):
-    ids = generator.prompt_ids(conversation("alice: " + "fish " * 300 + "THE END"))
-    assert len(ids) == generator.context_window - generator.max_new_tokens
-    assert generator.tokenizer.decode(ids).endswith("THE END<|endoftext|>mochi:")
+    ids = generator.prompts.build(conversation("alice: " + "fish " * 300 + "THE END")).ids
+    assert len(ids) == generator.backend.context_window - generator.max_new_tokens
+    assert generator.prompts.tokenizer.decode(ids).endswith("THE END<|endoftext|>mochi:")
 
 
 def test_stops_when_the_model_starts_another_speakers_turn():
@@ -99,6 +100,7 @@ class GatedGenerator:
         self.entered = threading.Event()
         self.release = threading.Event()
         self.batches: list[int] = []
+        self.seen: list[str] = []  # every last line the worker generated for
         self.fail_on = fail_on
         self.should_stop = lambda: False  # the engine's abort flag, once generate() has it
 
@@ -109,6 +111,7 @@ class GatedGenerator:
         self.entered.set()
         assert self.release.wait(10)
         texts = [c[-1]["content"] for c in conversations]
+        self.seen += texts
         if self.fail_on in texts:
             raise RuntimeError("boom")
         return [f"re: {t}" for t in texts]
@@ -118,11 +121,17 @@ def say(text: str) -> list[dict]:
     return [{"role": "user", "name": "alice", "content": text}]
 
 
-def test_waiting_requests_are_batched_up_to_max_batch():
-    generator = GatedGenerator()
-    engine = Engine(generator, queue_size=10, max_batch=3)
-    first = engine.submit(say("0"))
+def held_engine(first: str, *, queue_size: int, max_batch: int, fail_on: str | None = None):
+    """An engine whose worker is inside generate() for `first`, held until generator.release."""
+    generator = GatedGenerator(fail_on=fail_on)
+    engine = Engine(generator, queue_size=queue_size, max_batch=max_batch)
+    running = engine.submit(say(first))
     assert generator.entered.wait(5)
+    return generator, engine, running
+
+
+def test_waiting_requests_are_batched_up_to_max_batch():
+    generator, engine, first = held_engine("0", queue_size=10, max_batch=3)
     rest = [engine.submit(say(str(n))) for n in range(1, 6)]
     generator.release.set()
     assert [f.result(5) for f in [first, *rest]] == [f"re: {n}" for n in range(6)]
@@ -131,10 +140,7 @@ def test_waiting_requests_are_batched_up_to_max_batch():
 
 
 def test_full_queue_answers_busy_at_once():
-    generator = GatedGenerator()
-    engine = Engine(generator, queue_size=2, max_batch=1)
-    running = engine.submit(say("running"))
-    assert generator.entered.wait(5)
+    generator, engine, running = held_engine("running", queue_size=2, max_batch=1)
     waiting = [engine.submit(say("a")), engine.submit(say("b"))]
     # Submitted from another thread while the worker is held: a submit that waited for room
     # would still be waiting at the deadline, as nothing frees room until the release below.
@@ -171,10 +177,7 @@ def test_a_failed_generation_does_not_kill_the_worker():
 
 
 def test_one_bad_request_does_not_fail_its_batch():
-    generator = GatedGenerator(fail_on="bad")
-    engine = Engine(generator, queue_size=4, max_batch=4)
-    blocker = engine.submit(say("first"))
-    assert generator.entered.wait(5)
+    generator, engine, blocker = held_engine("first", queue_size=4, max_batch=4, fail_on="bad")
     futures = [engine.submit(say(t)) for t in ("ok 1", "bad", "ok 2")]
     generator.release.set()
     assert blocker.result(5) == "re: first"
@@ -186,10 +189,7 @@ def test_one_bad_request_does_not_fail_its_batch():
 
 
 def test_close_stops_taking_requests_and_cancels_what_cannot_finish():
-    generator = GatedGenerator()
-    engine = Engine(generator, queue_size=4, max_batch=1)
-    running = engine.submit(say("running"))
-    assert generator.entered.wait(5)
+    generator, engine, running = held_engine("running", queue_size=4, max_batch=1)
     queued = engine.submit(say("queued"))
     closer = threading.Thread(target=engine.close, args=(0.2,))
     closer.start()
@@ -207,6 +207,35 @@ def test_close_stops_taking_requests_and_cancels_what_cannot_finish():
         running.result(5)
     with pytest.raises(EngineClosed):
         queued.result(5)
+
+
+def test_a_cancelled_queued_request_is_never_generated():
+    generator, engine, running = held_engine("running", queue_size=4, max_batch=4)
+    queued = engine.submit(say("never mind"))
+    assert queued.cancel()  # still waiting in the queue: it can be taken back
+    kept = engine.submit(say("still wanted"))
+    generator.release.set()
+    assert running.result(5) == "re: running"
+    assert kept.result(5) == "re: still wanted"
+    assert queued.cancelled()
+    assert generator.seen == ["running", "still wanted"]
+    assert engine.stats["served"] == 2
+    engine.close(5.0)
+
+
+async def test_cancelling_the_awaiting_task_cancels_the_queued_request():
+    # What discord.py does to a handler at shutdown, or a caller's timeout: the task awaiting
+    # engine.reply() is cancelled while its request is still queued behind a generation.
+    generator, engine, running = held_engine("running", queue_size=4, max_batch=4)
+    task = asyncio.ensure_future(engine.reply(say("gone")))
+    assert await until(lambda: engine._waiting == 1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    generator.release.set()
+    assert await engine.reply(say("next")) == "re: next"
+    assert generator.seen == ["running", "next"]
+    await engine.aclose(5.0)
 
 
 def test_close_finishes_queued_work_within_the_timeout():
@@ -243,5 +272,5 @@ def test_a_folder_without_chat_template_is_named_in_the_error(tiny_model_dir, tm
     shutil.copytree(tiny_model_dir, folder)
     (folder / "chat_template.jinja").unlink()
     with pytest.raises(ModelLoadError) as caught:
-        HFGenerator.load(folder, device="cpu")
+        Engine.from_folder(folder, device="cpu")
     assert str(caught.value).startswith(f"{folder}: the tokenizer has no chat template")

@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
+import json
+
 import discord
 import discord.ext.test as dpytest
+import pytest
 from discord.ext.test import backend
 
+from bot.client import CatGPTBot
 from bot.cogs import COOLDOWN_NOTICE
 from bot.cooldown import UserCooldown
 from bot.errors import EngineBusy, GenerationError
+from bot.settings import Settings
 
-from .conftest import mention, send_reply
+from .conftest import config, mention, send_reply
 
 
 def assert_no_pings(payload: dict) -> None:
     allowed = payload["allowed_mentions"]
     assert allowed["parse"] == [] and not allowed.get("replied_user")
     assert not allowed.get("users") and not allowed.get("roles")
-
-
-def config():
-    cfg = dpytest.get_config()
-    return cfg.guilds[0], cfg.channels[0], cfg.members
 
 
 async def test_mention_gets_a_reply_built_from_the_model(bot, fake_engine, payloads):
@@ -116,29 +116,20 @@ async def test_mentions_in_generated_text_are_neutralised(bot, fake_engine, payl
     assert_no_pings(payloads[-1])
 
 
-async def test_failed_generation_apologises_and_the_bot_stays_up(bot, fake_engine):
+@pytest.mark.parametrize("error", [GenerationError, EngineBusy])
+async def test_engine_errors_are_answered_and_the_bot_stays_up(bot, fake_engine, error):
+    # A failed generation apologises; a full queue says busy explicitly. Neither takes it down.
     _, channel, (alice, _) = config()
 
     def fail(messages):
-        raise GenerationError()
+        raise error()
 
     fake_engine.respond = fail
     await dpytest.message(f"{mention(bot)} hi", channel, alice)
-    assert dpytest.verify().message().content(GenerationError.user_message)
+    assert dpytest.verify().message().content(error.user_message)
     fake_engine.respond = lambda messages: "back again"
     await dpytest.message(f"{mention(bot)} hi again", channel, alice)
     assert dpytest.verify().message().content("back again")
-
-
-async def test_busy_is_answered_explicitly(bot, fake_engine):
-    _, channel, (alice, _) = config()
-
-    def busy(messages):
-        raise EngineBusy()
-
-    fake_engine.respond = busy
-    await dpytest.message(f"{mention(bot)} hi", channel, alice)
-    assert dpytest.verify().message().content(EngineBusy.user_message)
 
 
 async def test_cooldown_notices_once_then_stays_quiet(bot, fake_engine):
@@ -248,3 +239,76 @@ async def test_the_persona_s_namesake_is_not_labelled_as_the_persona(bot, fake_e
         "mochi-chan (not the persona)",
         "Mochi (not the persona)",
     ]
+
+
+async def test_a_reply_to_the_bot_is_a_call_with_or_without_the_ping(bot, fake_engine, payloads):
+    _, channel, (alice, bob) = config()
+    await dpytest.message(f"{mention(bot)} tell me a secret", channel, alice)
+    bot_message = dpytest.get_message()
+    # Discord puts the replied-to message in the payload (`referenced_message`); dpytest does
+    # not, so discord.py's cache and then the memory say whose message it was.
+    await send_reply("really? why?", alice, channel, bot_message)  # ping switched off
+    assert dpytest.verify().message().contains().content("really? why?")
+    bot._connection._messages.clear()  # from memory alone
+    reply = await send_reply("go on", bob, channel, bot_message)
+    assert dpytest.verify().message().contains().content("go on")
+    assert payloads[-1]["message_reference"]["message_id"] == reply.id
+    chat = fake_engine.calls[-1]
+    assert chat[-1] == {"role": "user", "name": "bob_1_nick", "content": "go on"}
+    assert {"role": "assistant", "content": bot_message.content} in chat
+
+
+async def test_a_reply_to_someone_else_is_not_a_call(bot, fake_engine):
+    _, channel, (alice, bob) = config()
+    question = await dpytest.message("anyone up for a game?", channel, alice)
+    await send_reply("me!", bob, channel, question)
+    assert dpytest.verify().message().nothing()
+    assert fake_engine.calls == []
+
+
+async def test_the_persona_s_own_account_is_labelled_apart_whatever_its_name(tmp_path):
+    # catgpt.json names the persona's Discord accounts; the real person talking to their bot
+    # from one of them is never labelled as the persona, even under a new nickname.
+    from .conftest import FakeEngine, connect
+
+    client = CatGPTBot(
+        Settings(model=tmp_path, cooldown=0), engine=FakeEngine(), intents=discord.Intents.all()
+    )
+    await connect(client)
+    _, channel, (alice, bob) = config()
+    (tmp_path / "catgpt.json").write_text(
+        json.dumps({"persona": {"name": "mochi", "account_ids": [str(bob.id)]}})
+    )
+    await client.setup_hook()
+    try:
+        await dpytest.message("hey it's me, the real one", channel, bob)
+        await dpytest.message(f"{mention(client)} hi", channel, alice)
+        chat = client.engine.calls[-1]
+        assert [m["name"] for m in chat] == ["bob_1_nick (not the persona)", "alice_0_nick"]
+    finally:
+        await dpytest.empty_queue()
+
+
+def user(name: str, *, nick: str | None = None, global_name: str | None = None, id: int = 1):
+    from types import SimpleNamespace
+
+    display = nick or global_name or name
+    return SimpleNamespace(id=id, name=name, global_name=global_name, display_name=display)
+
+
+@pytest.mark.parametrize(
+    ("who", "label"),
+    [
+        (user("alice", nick="Alice"), "Alice"),
+        (user("Mochi"), "Mochi (not the persona)"),  # a namesake
+        (user("mochi", nick="bob"), "bob (not the persona)"),  # the username is the persona's
+        (user("cat", global_name="mochi-chan", nick="c"), "c (not the persona)"),  # an alias
+        (user("zed", id=42), "zed (not the persona)"),  # the persona's own account
+        (user("mochi", id=42), "mochi (not the persona)"),  # both: labelled once
+        (user("a:b\nc", nick="x: y"), "x y"),  # a label is one line without a colon
+    ],
+)
+def test_label_for(who, label):
+    from bot.conversation import label_for
+
+    assert label_for(who, ("mochi", "mochi-chan"), frozenset({42})) == label

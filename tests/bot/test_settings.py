@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from pathlib import Path
 
@@ -10,7 +12,14 @@ from dotenv import dotenv_values
 
 from bot.cli import main
 from bot.errors import SettingsError
-from bot.settings import load_settings, read_environment
+from bot.settings import (
+    DMS_ANYONE,
+    DMS_MEMBERS,
+    DMS_OFF,
+    Settings,
+    load_settings,
+    read_environment,
+)
 
 TOKEN = "MTA2NjQ0.GhJ3kL.s3cr3t-t0k3n-value_abcdefghijklmnop"
 
@@ -168,3 +177,109 @@ def test_a_settings_file_that_is_not_utf8_is_one_clear_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1
     assert "windows.env: the settings file is not UTF-8 text" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("CATGPT_COOLDOWN", "nan"),
+        ("CATGPT_COOLDOWN", "inf"),
+        ("CATGPT_COOLDOWN", "-inf"),
+        ("CATGPT_SHUTDOWN_TIMEOUT", "inf"),
+        ("CATGPT_SHUTDOWN_TIMEOUT", "NaN"),
+        ("CATGPT_SHUTDOWN_TIMEOUT", "1e300"),  # finite, but past what a thread join takes
+    ],
+)
+def test_nan_and_inf_are_refused_on_one_line(model_dir, tmp_path, monkeypatch, capsys, name, value):
+    with pytest.raises(SettingsError, match=name):
+        load_settings(env(model_dir, **{name: value}))
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setenv(name, value)
+    code = main(["--env-file", str(empty_env_file(tmp_path)), "--model", str(model_dir)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and name in err
+
+
+def test_float_settings_constructed_directly_refuse_nan(tmp_path):
+    with pytest.raises(SettingsError, match="CATGPT_COOLDOWN"):
+        Settings(model=tmp_path, cooldown=float("nan"))
+
+
+@pytest.mark.parametrize(
+    ("value", "guilds", "policy"),
+    [
+        ("", "", DMS_ANYONE),  # no allow-list: the bot is open anyway
+        ("", "111111111111111111", DMS_MEMBERS),  # an allow-list: DMs follow it
+        ("true", "111111111111111111", DMS_ANYONE),  # said explicitly
+        ("false", "", DMS_OFF),
+        ("Members", "", DMS_MEMBERS),
+    ],
+)
+def test_the_dm_policy(model_dir, value, guilds, policy):
+    settings = load_settings(env(model_dir, CATGPT_ALLOW_DMS=value, CATGPT_ALLOWED_GUILDS=guilds))
+    assert settings.dms == policy
+    assert settings.allows(None, ()) is (policy != DMS_OFF)
+
+
+def test_a_bad_dm_policy_names_the_choices(model_dir):
+    with pytest.raises(SettingsError, match="CATGPT_ALLOW_DMS: 'sometimes' is not true, false"):
+        load_settings(env(model_dir, CATGPT_ALLOW_DMS="sometimes"))
+
+
+SECRET_PART = TOKEN.split(".")[2]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "token_set"),
+    [
+        ("CATGPT_ALLOW_DMS", TOKEN, True),
+        ("CATGPT_MESSAGE_CONTENT", TOKEN, True),
+        ("CATGPT_LOG_LEVEL", TOKEN, True),  # upper-cased before it is checked
+        ("CATGPT_DEVICE", TOKEN, True),  # lower-cased before it is checked
+        ("CATGPT_HISTORY", TOKEN, True),
+        ("CATGPT_COOLDOWN", TOKEN, True),
+        ("CATGPT_ALLOWED_GUILDS", f"111111111111111111,{TOKEN}", True),
+        ("CATGPT_OWNER_ID", TOKEN, True),
+        ("CATGPT_ALLOW_DMS", f"x{TOKEN}y", True),  # inside a longer value
+        ("CATGPT_ALLOW_DMS", SECRET_PART, True),  # the secret part alone
+        ("CATGPT_ALLOW_DMS", TOKEN, False),  # no DISCORD_TOKEN to compare with
+        ("--model", f"models/{TOKEN}", True),
+        ("--model", f"models/{TOKEN}", False),
+        ("CATGPT_MODEL", TOKEN, True),
+        ("--device", TOKEN, True),
+        ("--env-file", TOKEN, True),
+    ],
+)
+@pytest.mark.parametrize("console", [False, True])
+def test_the_token_never_appears_in_any_output(
+    model_dir, tmp_path, monkeypatch, capsys, caplog, setting, value, token_set, console
+):
+    # Pasting the token into the wrong place must not print it, in Discord or console mode.
+    for name in list(os.environ):
+        if name.startswith(("CATGPT_", "DISCORD_")):
+            monkeypatch.delenv(name)
+    if token_set:
+        monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    argv = ["--console"] if console else []
+    if setting.startswith("--"):
+        argv += [setting, value]
+    else:
+        monkeypatch.setenv(setting, value)
+    if setting != "--env-file":
+        argv += ["--env-file", str(empty_env_file(tmp_path))]
+    if setting not in ("--model", "CATGPT_MODEL"):
+        argv += ["--model", str(model_dir)]
+
+    import bot.cli
+
+    def connected(*args):  # every case is refused before this
+        raise AssertionError("settings passed")
+
+    monkeypatch.setattr(bot.cli, "_discord", connected)
+    monkeypatch.setattr(bot.cli, "_console", connected)
+    with caplog.at_level(logging.DEBUG):
+        code = main(argv)
+    captured = capsys.readouterr()
+    output = (captured.out + captured.err + caplog.text).casefold()
+    assert code == 1 and captured.err.count("\n") == 1, captured.err
+    assert TOKEN.casefold() not in output and SECRET_PART.casefold() not in output

@@ -15,13 +15,12 @@ from discord.ext import commands
 from discord.ext.test import backend, factories
 from discord.webhook.async_ import async_context
 
-from bot.client import CatGPTBot
 from bot.cogs import COOLDOWN_NOTICE
 from bot.engine import Engine
 from bot.errors import EngineBusy, EngineClosed, GenerationError
 from bot.settings import Settings
 
-from .conftest import DEADLINE, until
+from .conftest import DEADLINE, started, until
 
 EPHEMERAL = 64
 DEFERRED_CHANNEL_MESSAGE = 5
@@ -212,22 +211,18 @@ async def test_shutdown_tells_a_deferred_command_the_bot_is_going_to_sleep(
     generator = HeldGenerator()
     engine = Engine(generator, queue_size=4, max_batch=4)
     # A shutdown timeout far shorter than the held generation: it is cut short.
-    settings = Settings(model=tmp_path, cooldown=0, shutdown_timeout=0.01)
-    client = CatGPTBot(settings, engine=engine, intents=discord.Intents.all())
-    await client._async_setup_hook()
-    dpytest.configure(client, members=["alice", "bob"])
-    client._connection.loop = asyncio.get_running_loop()
-    await client.setup_hook()
+    client = await started(Settings(model=tmp_path, cooldown=0, shutdown_timeout=0.01), engine)
 
     # What Discord had been told when the bot disconnected.
     told_at_disconnect = []
-    disconnect = commands.Bot.close
+    base = commands.AutoShardedBot  # CatGPTBot's base: where its close() ends
+    disconnect = base.close
 
     async def recording_close(self):
         told_at_disconnect.append(list(adapter.calls))
         await disconnect(self)
 
-    monkeypatch.setattr(commands.Bot, "close", recording_close)
+    monkeypatch.setattr(base, "close", recording_close)
 
     command = asyncio.create_task(run(client, interaction_for(client, "hi")))
     assert await until(generator.entered.is_set)
@@ -243,3 +238,17 @@ async def test_shutdown_tells_a_deferred_command_the_bot_is_going_to_sleep(
     assert [kind for kind, _ in calls] == ["response", "delete_original", "followup"]
     assert calls[-1][1]["content"] == EngineClosed.user_message
     assert calls[-1][1]["flags"] & EPHEMERAL
+
+
+async def test_the_persona_s_own_account_is_labelled_apart(tmp_path, adapter):
+    # (The ids come from catgpt.json at start-up: test_client checks that they arrive here.)
+    from .conftest import FakeEngine, config
+
+    engine = FakeEngine()
+    client = await started(Settings(model=tmp_path, cooldown=0), engine)
+    _, _, (alice, _) = config()
+    client.get_cog("Slash").persona_accounts = frozenset({alice.id})
+    await run(client, interaction_for(client, "it's me"))
+    assert engine.calls[-1] == [
+        {"role": "user", "name": "alice_0_nick (not the persona)", "content": "it's me"}
+    ]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -159,6 +162,22 @@ def test_existing_output_is_not_touched_without_overwrite(tmp_path, dce, run_cli
     assert (out / "keep.txt").read_text() == "mine"
 
 
+def test_overwrite_never_replaces_a_folder_catgpt_did_not_write(tmp_path, dce, run_cli):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    out = tmp_path / "home"
+    (out / "photos").mkdir(parents=True)
+    (out / "thesis.pdf").write_bytes(b"%PDF-1.7 years of work")
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out", out, "--overwrite")
+    assert_one_line_error(code, err, str(out), "did not write this folder")
+    assert (out / "thesis.pdf").read_bytes() == b"%PDF-1.7 years of work"
+    assert (out / "photos").is_dir()
+    # A dataset folder prepare wrote is replaced, marker and all.
+    ours = tmp_path / "ds"
+    assert run_cli("prepare", path, "--persona", "mochi", "--out", ours)[0] == 0
+    assert run_cli("prepare", path, "--persona", "mochi", "--out", ours, "--overwrite")[0] == 0
+    assert (ours / ".catgpt-output").is_file() and (ours / "train.jsonl").is_file()
+
+
 def test_failed_overwrite_keeps_the_old_dataset(tmp_path, dce, run_cli):
     good = dce.write(tmp_path / "chat.json", conversation(dce))
     out = tmp_path / "ds"
@@ -178,6 +197,11 @@ def test_failed_overwrite_keeps_the_old_dataset(tmp_path, dce, run_cli):
     (["--val-share", "1.5"], "--val-share 1.5 is outside"),
     (["--context-turns", "0"], "--context-turns must be at least 1"),
     (["--gap", "0"], "--gap > 0"),
+    (["--gap", "nan"], "--gap nan"),
+    (["--gap", "-5"], "--gap -5"),
+    (["--merge-window", "inf"], "--merge-window inf"),
+    (["--merge-window", "-1"], "--merge-window -1"),
+    (["--gap", "1e300"], "--gap 1e+300"),
 ])
 def test_bad_options(tmp_path, sample, run_cli, flags, needle):
     code, _, err = run_cli("prepare", sample, "--persona", "mochi", "--out", tmp_path / "ds",
@@ -419,3 +443,50 @@ def test_broken_links_in_a_folder_are_skipped_with_a_warning(tmp_path, dce, run_
     assert code == 0, err
     assert f"skipping {exports / 'gone.json'}: a broken link" in caplog.text
     assert f"skipping {exports / 'loop.json'}: a symbolic link loop" in caplog.text
+
+
+def test_a_closed_stdout_ends_quietly(tmp_path, dce, capsys, monkeypatch):
+    # `catgpt-train prepare ... | head -1`: the reader leaves after the first line.
+    from training.cli import main
+
+    class ClosedPipe(io.TextIOBase):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    code = main(["prepare", str(path), "--persona", "mochi", "--out", str(tmp_path / "ds")])
+    assert code == 141 and capsys.readouterr().err == ""
+    assert (tmp_path / "ds" / "train.jsonl").is_file()  # the work was done before the print
+
+
+def test_a_closed_stdout_ends_quietly_at_exit_too(tmp_path, dce):
+    # Python flushes stdout once more when it exits: that flush must not fail either.
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: every write fails with EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "training", "prepare", str(path), "--persona", "mochi",
+             "--out", str(tmp_path / "ds")], stdout=write_end, stderr=subprocess.PIPE,
+            text=True, check=False)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141 and result.stderr == "", result.stderr
+
+
+def test_an_out_folder_that_cannot_be_written_is_named(tmp_path, dce, run_cli, monkeypatch):
+    path = dce.write(tmp_path / "chat.json", conversation(dce))
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    if os.geteuid() == 0:
+        # root writes to any folder whatever its mode, so take the permission away at the check
+        monkeypatch.setattr("training.outputs.access", lambda path, mode: False)
+    locked.chmod(0o555)
+    try:
+        code, _, err = run_cli("prepare", path, "--persona", "mochi", "--out",
+                               locked / "more" / "ds")
+    finally:
+        locked.chmod(0o755)
+    assert_one_line_error(code, err, f"cannot write to {locked} ", "Choose an --out")
+    assert list(locked.iterdir()) == []

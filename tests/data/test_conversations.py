@@ -6,14 +6,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from training.data.conversations import ConversationBuilder, TurnOptions
+from training.data.conversations import ExampleBuilder, TurnOptions
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 def build(lines, **options):
     """lines: (speaker, text, minute[, reply_to]); message ids are 'm<index>'."""
-    builder = ConversationBuilder(TurnOptions(**options))
+    builder = ExampleBuilder(TurnOptions(**options))
     examples = []
     for index, (speaker, text, minute, *reply) in enumerate(lines):
         example = builder.add(
@@ -79,7 +79,7 @@ def test_reply_to_a_message_not_in_the_export_is_ordinary():
 
 
 def test_channels_are_independent():
-    builder = ConversationBuilder()
+    builder = ExampleBuilder()
     out = []
     for channel, speaker, minute in [("a", "alice", 0), ("b", "mochi", 1), ("a", "mochi", 2)]:
         example = builder.add(channel_id=channel, message_id=f"{channel}{minute}",

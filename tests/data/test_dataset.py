@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-from training.data.conversations import Example, Turn
+from training.data.conversations import Example, SpeakerTurn
 from training.data.dataset import ExampleWriter, choose_val_conversations
 
 T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
 
 def example(conversation: str, target: str) -> Example:
-    question = Turn("1", "Alice", False, None, T0, T0, ["hi"])
-    answer = Turn("2", "mochi", True, None, T0, T0, [target])
+    question = SpeakerTurn("1", "Alice", False, None, T0, T0, ["hi"])
+    answer = SpeakerTurn("2", "mochi", True, None, T0, T0, [target])
     return Example(conversation, (question, answer))
 
 

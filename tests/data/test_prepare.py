@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from training.commands import prepare
+from training.data.pipeline import PrepareOptions, prepare_from_args
+from training.options import add_options
 
 STATS_KEYS = {
     "persona", "files", "messages_read", "messages_kept", "persona_messages", "dropped",
@@ -80,12 +82,11 @@ def test_summary_is_short_and_names_the_figures(sample_dataset):
 
 def test_interface_for_run(tmp_path, sample):
     parser = argparse.ArgumentParser()
-    prepare.add_source_arguments(parser)
-    prepare.add_cleaning_arguments(parser)
+    add_options(parser, PrepareOptions, skip={"seed"})
     args = parser.parse_args([str(sample), "--persona", "MOCHI", "--persona", "mochi_old",
                               "--context-turns", "4", "--val-share", "0.2"])
     assert not hasattr(args, "out") and not hasattr(args, "seed")
-    stats = prepare.prepare_from_args(args, tmp_path / "made", seed=3)
+    stats = prepare_from_args(args, tmp_path / "made", seed=3)
     assert (tmp_path / "made" / "train.jsonl").exists()
     assert stats["options"]["seed"] == 3 and stats["options"]["context_turns"] == 4
     assert stats["persona"]["name"] == "MOCHI"  # the first --persona labels the turns

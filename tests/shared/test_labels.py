@@ -17,9 +17,16 @@ def test_a_namesake_of_the_persona_is_labelled_not_the_persona():
 
 
 def test_every_labeller_shares_one_label_function():
-    from bot import conversation, generator
-    from training.data import pipeline
+    from bot import conversation
+    from catgpt import prompt
+    from training.data import people
     from training.model import chat_template
 
-    for module in (generator, conversation, pipeline, chat_template):
+    for module in (prompt, conversation, people, chat_template):
         assert module.speaker_label is speaker_label, module.__name__
+
+
+def test_names_are_compared_in_label_form():
+    # The persona `mo:chi` is labelled `mo chi`: someone called `mo chi` is its namesake.
+    assert speaker_label("mo chi", ["mo:chi"]) == "mo chi (not the persona)"
+    assert speaker_label("mo  chi", ["  MO\nchi "]) == "mo chi (not the persona)"

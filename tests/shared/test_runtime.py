@@ -4,6 +4,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from catgpt.folder import config_window, folder_window
 from catgpt.runtime import DEFAULT_CONTEXT_WINDOW, DeviceUnavailable, context_window, pick_device
 
 NO_LIMIT = int(1e30)  # what tokenizers without a limit report
@@ -28,6 +29,29 @@ def test_the_window_comes_from_config_then_tokenizer(config, tokenizer_limit, ex
     assert context_window(model, tokenizer) == expected
 
 
+@pytest.mark.parametrize(("config", "expected"), [
+    ({"n_positions": 1024, "max_position_embeddings": 2048}, 2048),
+    ({"n_ctx": 0, "seq_length": 300}, 300),
+    ({"architectures": ["X"], "text_config": {"max_position_embeddings": 4096}}, 4096),
+    ({"max_position_embeddings": 512, "text_config": {"max_position_embeddings": 4096}}, 512),
+])
+def test_config_json_reads_as_the_loaded_config_does(config, expected):
+    """The remote backend reads config.json (no torch); the local one the loaded config."""
+    tokenizer = SimpleNamespace(model_max_length=NO_LIMIT)
+    loaded = SimpleNamespace(
+        **{k: SimpleNamespace(**v) if isinstance(v, dict) else v for k, v in config.items()}
+    )
+    assert config_window(config, tokenizer) == expected
+    assert context_window(SimpleNamespace(config=loaded), tokenizer) == expected
+
+
+def test_a_folder_without_config_json_gets_the_default_window(tmp_path):
+    assert folder_window(tmp_path) == DEFAULT_CONTEXT_WINDOW
+    assert folder_window(tmp_path, SimpleNamespace(model_max_length=640)) == 640
+    (tmp_path / "config.json").write_text('{"n_positions": 128}')
+    assert folder_window(tmp_path) == 128
+
+
 def test_nothing_known_leaves_max_length_alone():
     model = model_with(max_sequence_length=None)
     assert context_window(model, SimpleNamespace(model_max_length=NO_LIMIT)) is None
@@ -37,7 +61,7 @@ def test_nothing_known_leaves_max_length_alone():
 
 
 def test_the_bot_and_training_use_this_one_definition():
-    from bot import generator
+    from catgpt import generator
     from training.model import trainer
 
     assert trainer.context_window is context_window

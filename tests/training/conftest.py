@@ -57,7 +57,8 @@ def write_dataset(
         with (folder / name).open("w", encoding="utf-8") as out:
             for row in rows:
                 out.write(json.dumps(row) + "\n")
-    persona = persona if persona is not None else {"name": "mochi", "aliases": ["mochi", "Mochi"]}
+    persona = persona if persona is not None else {"name": "mochi", "aliases": ["mochi", "Mochi"],
+                                                  "account_ids": ["22"]}
     stats = {"persona": persona, "train_examples": len(train), "val_examples": len(val)}
     (folder / "stats.json").write_text(json.dumps(stats))
     return folder

@@ -78,3 +78,34 @@ def test_tiny_init_is_rebuilt_exactly_from_config_and_seed():
     first = base.model.state_dict()
     assert all(torch.equal(first[k], v) for k, v in again.state_dict().items())
     assert not all(torch.equal(first[k], v) for k, v in other.state_dict().items())
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_damaged_weights_file_is_named(tmp_path, dataset, capsys, damage):
+    from training.cli import main
+
+    folder = tmp_path / "base"
+    base = build_tiny(["hello there"] * 5, seed=0)
+    base.model.save_pretrained(folder)
+    base.tokenizer.save_pretrained(folder)
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    weights.write_bytes(b"not weights" if damage == "garbage" else data[: len(data) // 2])
+    capsys.readouterr()  # save_pretrained's progress bar
+    code = main(["train", "--data", str(dataset), "--out", str(tmp_path / "m"),
+                 "--base", str(folder)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith(f"catgpt-train: error: {weights}: the weights file is damaged")
+    assert not (tmp_path / "m").exists()
+
+
+def test_an_out_folder_that_cannot_be_written_stops_train_first(tmp_path, dataset, capsys,
+                                                                monkeypatch):
+    from training.cli import main
+
+    monkeypatch.setattr("training.outputs.access", lambda path, mode: False)
+    code = main(["train", "--data", str(dataset), "--out", str(tmp_path / "m"), "--base", "tiny"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert f"cannot write to {tmp_path.resolve()} " in err

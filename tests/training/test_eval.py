@@ -5,9 +5,19 @@ import shutil
 
 import pytest
 
+from catgpt.folder import PersonaCard
+from catgpt.prompt import PromptBuilder
+from catgpt.reply import Completion, Replier
 from training.cli import main
 from training.model.bases import train_tiny_tokenizer
-from training.model.evaluation import CopyIndex, Sample, copy_figures, pick_contexts
+from training.model.chat_template import install_chat_template
+from training.model.evaluation import (
+    CopyIndex,
+    Sample,
+    copy_figures,
+    pick_contexts,
+    sample_replies,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +63,43 @@ def test_copy_figures_against_the_val_baseline(tokenizer):
     assert figures["span8_share_val_baseline"] == 0.5
 
 
+class ScriptedBackend:
+    """Writes what it is told: shows what eval's sampling does with a model's raw output."""
+
+    max_new_tokens = 16
+
+    def __init__(self, texts):
+        self.texts = list(texts)
+        self.prompts, self.seeds = [], []
+
+    def complete(self, prompts, *, should_stop=None, seed=None):
+        self.prompts += prompts
+        self.seeds.append(seed)
+        return [Completion(self.texts.pop(0), "eos") for _ in prompts]
+
+
+def test_eval_samples_through_the_bots_reply_path():
+    tokenizer = train_tiny_tokenizer(["hi bob alice mochi nya"] * 20, 300)
+    install_chat_template(tokenizer, "mochi")
+    card = PersonaCard("mochi", max_length=40, context_turns=2)
+    backend = ScriptedBackend([" mochi: nya~ @everyone bob: and you?", " purr", " \u200b"])
+    prompts = PromptBuilder(tokenizer, persona_names=card.names, max_tokens=24, max_turns=2)
+    long = {"messages": [{"role": "user", "name": n, "content": "hi hi"}
+                         for n in ("alice", "bob", "alice", "bob")]
+            + [{"role": "assistant", "content": "nya"}]}  # fmt: skip
+    samples = sample_replies(Replier(prompts, backend, card), [long, example("a"), example("b")],
+                             batch_size=2, seed=7)  # fmt: skip
+    # Cut where the model began bob's turn, name prefix stripped, the ping defused: as served.
+    assert samples[0].reply == "nya~ @\u200beveryone" and samples[0].at_label
+    assert not samples[0].ended and samples[1].ended and samples[1].reply == "purr"
+    assert samples[2].reply == ""  # nothing visible: the bot would send its fallback line
+    # The prompt was bounded like the bot's: 2 turns of context, 24 tokens at most.
+    assert tokenizer.decode(backend.prompts[0].ids) == (
+        "alice: hi hi<|endoftext|>bob: hi hi<|endoftext|>mochi:"
+    )
+    assert backend.seeds == [7, 8]  # one seed per batch: the same seed, the same replies
+
+
 def test_contexts_are_reproducible_and_never_empty():
     rows = [example(f"reply {i}") for i in range(20)]
     rows.append({"messages": [{"role": "assistant", "content": "no context"}]})
@@ -70,7 +117,8 @@ def test_eval_command_prints_and_records(trained_tiny, capsys):
     assert figures["samples"] == 4
     # A few epochs already beat the untrained tiny init on persona tokens.
     assert figures["val_loss"] < figures["base_val_loss"]
-    for key in ("ended_with_eos", "exact_copy_rate", "span8_share", "span8_share_val_baseline"):
+    for key in ("ended_with_eos", "stopped_at_label", "exact_copy_rate", "span8_share",
+                "span8_share_val_baseline"):  # fmt: skip
         assert 0.0 <= figures[key] <= 1.0
     assert "## Evaluation" in (trained_tiny / "README.md").read_text()
 
@@ -115,3 +163,61 @@ def test_eval_loads_a_folder_named_like_an_offline_base(trained_tiny, tmp_path, 
 def test_eval_on_a_missing_folder_says_so(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "nope")]) == 1
     assert f"{tmp_path / 'nope'}: no such model folder" in capsys.readouterr().err
+
+
+# --- the prompted base and the style section ----------------------------------------------
+
+
+def test_shots_are_answered_turns_and_replies_from_train_picked_by_seed():
+    from training.model.few_shot import other_speakers, pick_shots, with_prefix
+
+    train = [example(f"reply {i}", context=f"hi {i}") for i in range(30)]
+    train.append(example("x" * 500))  # too long to show as an example
+    train.append({"messages": [{"role": "assistant", "content": "to nobody"}]})
+    shots = pick_shots(train, 4, seed=3)
+    assert shots == pick_shots(train, 4, seed=3) != pick_shots(train, 4, seed=4)
+    assert [m["role"] for m in shots] == ["user", "assistant"] * 4
+    pairs = {(q["content"], a["content"]) for q, a in zip(shots[::2], shots[1::2], strict=True)}
+    assert pairs <= {(f"hi {i}", f"reply {i}") for i in range(30)}  # as said in train
+    assert pick_shots(train, 0, seed=3) == []
+    prefixed = with_prefix([example("target")], shots)
+    assert prefixed[0]["messages"][:8] == shots
+    assert prefixed[0]["messages"][-1] == {"role": "assistant", "content": "target"}
+    assert other_speakers([example("a", "same"), example("b", "same")]) == ["same"]
+
+
+def test_eval_records_the_style_section_and_the_prompted_base(trained_tiny, capsys, caplog):
+    caplog.set_level("WARNING")
+    assert main(["eval", str(trained_tiny), "--eval-samples", "6", "--few-shot", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "prompted base" in out and "style distance (0 = as the real replies)" in out
+    figures = json.loads((trained_tiny / "catgpt.json").read_text())["evaluation"]
+    assert figures["few_shot"] == 3
+    assert figures["prompted_base_val_loss"] > 0 and figures["prompted_base_val_perplexity"] > 1
+    assert "persona tokens" not in caplog.text  # measured on the same tokens as the others
+    section = figures["style"]
+    assert section["replies"] == 6
+    assert list(section["markers"]) == ["real", "fine_tuned", "base", "prompted_base"]
+    assert section["distance"]["real"] == 0.0
+    for side in ("fine_tuned", "base", "prompted_base"):
+        assert 0.0 <= section["distance"][side] <= 1.0
+    card = (trained_tiny / "README.md").read_text()
+    assert "| style of the replies (6 val contexts) | real | fine-tuned | base | prompted base |" \
+        in card  # fmt: skip
+    assert "![Style markers of real and sampled replies](style.png)" in card
+
+
+def test_without_the_base_the_style_table_has_two_columns(trained_tiny, tmp_path, capsys):
+    folder = tmp_path / "model"
+    shutil.copytree(trained_tiny, folder)
+    data = trained_tiny.parent / "dataset"
+    assert main(["eval", str(folder), "--data", str(data), "--eval-samples", "3",
+                 "--no-base"]) == 0  # fmt: skip
+    figures = json.loads((folder / "catgpt.json").read_text())["evaluation"]
+    assert list(figures["style"]["markers"]) == ["real", "fine_tuned"]
+    assert figures["few_shot"] == 0 and figures["prompted_base_val_loss"] is None
+    # Without samples there is no style: the last eval's picture goes, and the card says none.
+    assert main(["eval", str(folder), "--data", str(data), "--eval-samples", "0",
+                 "--no-base"]) == 0  # fmt: skip
+    assert not (folder / "style.png").exists()
+    assert "style.png" not in (folder / "README.md").read_text()

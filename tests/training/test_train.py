@@ -17,8 +17,9 @@ def test_model_folder_round_trip(trained_tiny):
     names = {p.name for p in trained_tiny.iterdir()}
     for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja",
                  "generation_config.json", "catgpt.json", "README.md", "training_log.jsonl",
-                 "train.log"):  # fmt: skip
+                 ".catgpt-output"):  # fmt: skip
         assert name in names
+    assert (trained_tiny / "private" / "train.log").is_file()  # the run's log is not for sharing
     assert "checkpoints" not in names
     assert not list(trained_tiny.parent.glob(".*partial"))
 
@@ -45,12 +46,41 @@ def test_model_folder_round_trip(trained_tiny):
     assert model.get_input_embeddings().weight.shape[0] == len(tokenizer)
 
     card = json.loads((trained_tiny / "catgpt.json").read_text())
-    assert card["persona"] == {"name": "mochi", "aliases": ["mochi", "Mochi"]}
+    assert card["persona"] == {"name": "mochi", "aliases": ["mochi", "Mochi"],
+                               "account_ids": ["22"]}
     assert card["base"]["name"] == "tiny"
     assert card["dataset"]["train_examples"] == 48
     assert card["training"]["args"]["epochs"] == 4
     losses = card["training"]["val_losses"]
     assert len(losses) == 4 and losses[-1] < losses[0]  # it learns
+
+
+def test_the_folder_records_its_trained_context_and_never_samples_pad(trained_tiny):
+    card = json.loads((trained_tiny / "catgpt.json").read_text())
+    examples = [json.loads(line) for line in (trained_tiny.parent / "dataset" / "train.jsonl")
+                .read_text().splitlines()]  # fmt: skip
+    # max_length as training used it (the tiny base's 256-token window caps --max-length 512);
+    # the dataset has no prepare options, so the turns are the most any example has.
+    assert card["context"] == {
+        "max_length": card["dataset"]["max_length"],
+        "context_turns": max(len(e["messages"]) - 1 for e in examples),
+    }
+    assert card["context"]["max_length"] == 256
+    tokenizer = AutoTokenizer.from_pretrained(trained_tiny)
+    generation = GenerationConfig.from_pretrained(trained_tiny)
+    assert generation.suppress_tokens == [tokenizer.pad_token_id]  # its embedding is untrained
+
+
+def test_trained_context_takes_prepares_turn_limit():
+    from types import SimpleNamespace
+
+    from training.model.trainer import trained_context
+
+    train = [{"messages": [{"role": "user", "content": "x"}] * 3}]
+    with_options = SimpleNamespace(stats={"options": {"context_turns": 8}}, train=train)
+    assert trained_context(with_options, 512) == {"max_length": 512, "context_turns": 8}
+    without = SimpleNamespace(stats={}, train=train)
+    assert trained_context(without, 300) == {"max_length": 300, "context_turns": 2}
 
 
 def test_early_stopping_restores_the_best_checkpoint(make_dataset, tmp_path):
@@ -150,12 +180,34 @@ def test_existing_output_is_not_overwritten(dataset, tmp_path, capsys):
 
 def test_overwrite_replaces_only_when_done(dataset, tmp_path, capsys):
     out = tmp_path / "m"
-    out.mkdir()
-    (out / "keep.txt").write_text("old run")
+    code, _ = run_train(capsys, "--data", str(dataset), "--out", str(out), "--max-steps", "1")
+    assert code == 0
+    (out / "keep.txt").write_text("old run")  # a folder train wrote earlier
     code, _ = run_train(capsys, "--data", str(dataset), "--out", str(out), "--overwrite",
                         "--max-steps", "1")  # fmt: skip
     assert code == 0
     assert not (out / "keep.txt").exists() and (out / "catgpt.json").exists()
+
+
+def test_overwrite_never_replaces_a_folder_catgpt_did_not_write(dataset, tmp_path, capsys):
+    out = tmp_path / "Documents"
+    (out / "photos").mkdir(parents=True)
+    (out / "thesis.tex").write_text("four years of work")
+    (out / "photos" / "cat.jpg").write_bytes(b"\xff\xd8")
+    code, err = run_train(capsys, "--data", str(dataset), "--out", str(out), "--overwrite")
+    assert_one_line_error(code, err, "did not write this folder")
+    assert (out / "thesis.tex").read_text() == "four years of work"
+    assert (out / "photos" / "cat.jpg").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["Documents", dataset.name]
+
+
+def test_a_foreign_folder_where_train_stages_is_not_deleted(dataset, tmp_path, capsys):
+    staging = tmp_path / ".m.partial"
+    staging.mkdir()
+    (staging / "notes.txt").write_text("mine")
+    code, err = run_train(capsys, "--data", str(dataset), "--out", str(tmp_path / "m"))
+    assert_one_line_error(code, err, "did not write it")
+    assert (staging / "notes.txt").read_text() == "mine"
 
 
 def test_context_window_too_small(dataset, tmp_path, capsys):
@@ -225,3 +277,62 @@ def test_output_inside_the_dataset_is_refused(dataset, capsys):
     code, err = run_train(capsys, "--data", str(dataset), "--out", str(dataset / "model"))
     assert_one_line_error(code, err, "is inside the input")
     assert not (dataset / "model").exists()
+
+
+# --- --report-to ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def installed(monkeypatch):
+    """Pretend exactly these reporting packages are installed."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    reporters = {"tensorboard", "tensorboardX", "wandb"}
+
+    def pretend(*names):
+        def find_spec(name, *args):
+            if name in reporters:
+                return real("json") if name in names else None
+            return real(name, *args)
+
+        monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+    return pretend
+
+
+@pytest.mark.parametrize("reporter", ["tensorboard", "wandb"])
+def test_report_to_without_the_package_says_what_to_install(dataset, tmp_path, capsys, installed,
+                                                            reporter):
+    installed()  # none of them
+    code, err = run_train(capsys, "--data", str(dataset), "--out", str(tmp_path / "m"),
+                          "--report-to", reporter)  # fmt: skip
+    assert_one_line_error(code, err, f"--report-to {reporter} needs the {reporter} package")
+    assert f"pip install {reporter}" in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_report_to_reaches_the_trainer(tmp_path, installed):
+    from training.model.trainer import training_arguments
+
+    installed("tensorboardX")  # either tensorboard package will do
+    args = TrainArgs(data="d", out="o", report_to="tensorboard")
+    assert training_arguments(args, tmp_path, True, "cpu").report_to == ["tensorboard"]
+    assert training_arguments(TrainArgs(data="d", out="o"), tmp_path, True, "cpu").report_to == []
+
+
+def test_tensorboard_logs_are_kept_in_the_model_folder(tmp_path):
+    from types import SimpleNamespace
+
+    from transformers.integrations import TensorBoardCallback
+
+    from training.model.trainer import keep_tensorboard_logs
+
+    ours = TensorBoardCallback.__new__(TensorBoardCallback)  # __init__ needs tensorboard
+    ours.logging_dir = None
+    chosen = TensorBoardCallback.__new__(TensorBoardCallback)
+    chosen.logging_dir = "/set/by/TENSORBOARD_LOGGING_DIR"
+    trainer = SimpleNamespace(callback_handler=SimpleNamespace(callbacks=[ours, chosen]))
+    keep_tensorboard_logs(trainer, tmp_path / "runs")
+    assert ours.logging_dir == str(tmp_path / "runs")  # not under checkpoints/, deleted at the end
+    assert chosen.logging_dir == "/set/by/TENSORBOARD_LOGGING_DIR"

@@ -8,27 +8,11 @@ how much they copy the training replies (against the real val replies as the bas
 from __future__ import annotations
 
 import argparse
-import logging
-import math
 from pathlib import Path
 
-from training.commands.numbers import count, positive_int
-from training.errors import DatasetError, ModelError
-
-log = logging.getLogger(__name__)
-
-
-def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    """Eval knobs shared by `eval` and `run`."""
-    group = parser.add_argument_group("evaluation")
-    group.add_argument("--eval-samples", metavar="N", type=count, default=32,
-                       help="val contexts to sample a reply for (default 32; 0: skip sampling)")
-    group.add_argument("--eval-batch-size", metavar="N", type=positive_int, default=8,
-                       help="examples per forward pass in eval (default 8)")
-    group.add_argument("--no-base", dest="compare_base", action="store_false",
-                       help="skip the base model's val loss (saves loading it again)")
-    group.add_argument("--show", metavar="N", type=count, default=3,
-                       help="sample replies to print under the table (default 3)")
+from training.errors import ModelError
+from training.model.arguments import EvalOptions
+from training.options import add_options, from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,135 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="DIR",
                         help="dataset folder (default: MODEL/dataset, else the one recorded in "
                         "MODEL/catgpt.json)")  # fmt: skip
-    parser.add_argument("--seed", metavar="N", type=int, default=0,
-                        help="sampling seed (default 0)")  # fmt: skip
-    add_eval_arguments(parser)
-
-
-def dataset_of(model_dir: Path, data: str | None, card: dict) -> Path:
-    if data:
-        return Path(data)
-    if (model_dir / "dataset").is_dir():
-        return model_dir / "dataset"
-    recorded = (card.get("dataset") or {}).get("path")
-    if recorded and Path(recorded).is_dir():
-        return Path(recorded)
-    raise DatasetError("no dataset to evaluate on", where=str(model_dir), fix="Pass --data DIR.")
-
-
-def evaluate(model_dir: Path, data_dir: Path, *, samples: int, batch_size: int, seed: int,
-             compare_base: bool) -> dict:  # fmt: skip
-    """All eval figures for one model folder, as recorded under catgpt.json's "evaluation"."""
-    from catgpt.runtime import context_window, pick_device
-    from training.model import bases, evaluation
-    from training.model.features import encode_split, load_dataset
-    from training.model.model_folder import read_catgpt
-
-    card = read_catgpt(model_dir)
-    dataset = load_dataset(data_dir)
-    if not dataset.val:
-        raise DatasetError("the dataset has no val examples to evaluate on", where=str(data_dir))
-    device = pick_device()
-    # Always as a folder: `load_base("tiny")` would build the offline tiny base instead.
-    loaded = bases.load_folder(Path(model_dir))
-    model, tokenizer = loaded.model.to(device), loaded.tokenizer
-    if not tokenizer.chat_template:
-        raise ModelError("the model folder has no chat template", where=str(model_dir),
-                         fix="Train it with `catgpt-train train`.")  # fmt: skip
-    trained_length = card.get("dataset", {}).get("max_length") or 1024
-    window = min(context_window(model, tokenizer) or 1024, trained_length)
-    features, _ = encode_split(tokenizer, dataset.val, window, "val")
-    loss, tokens = evaluation.persona_loss(model, features, tokenizer.pad_token_id, batch_size)
-    figures = {
-        "data": str(data_dir),
-        "val_persona_tokens": tokens,
-        "val_loss": round(loss, 4),
-        "val_perplexity": round(evaluation.perplexity(loss), 2),
-        "base": (card.get("base") or {}).get("name"),
-        "base_val_loss": None,
-        "base_val_perplexity": None,
-    }
-    if compare_base and card.get("base"):
-        base_model = bases.reference_base(model_dir, card["base"], tokenizer)
-        if base_model is not None:
-            base_loss, _ = evaluation.persona_loss(
-                base_model.to(device), features, tokenizer.pad_token_id, batch_size
-            )
-            figures["base_val_loss"] = round(base_loss, 4)
-            figures["base_val_perplexity"] = round(evaluation.perplexity(base_loss), 2)
-            del base_model
-    if samples > 0:
-        contexts = evaluation.pick_contexts(dataset.val, samples, seed)
-        replies = evaluation.sample_replies(model, tokenizer, contexts, window, batch_size, seed)
-        figures.update(evaluation.copy_figures(tokenizer, replies, dataset.train, dataset.val))
-        figures["max_new_tokens"] = evaluation.max_new_tokens(model)
-        figures["examples"] = [
-            {"context": r.context[-2:], "reply": r.reply, "reference": r.reference}
-            for r in replies[:8]
-        ]
-    return figures
-
-
-def percent(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.0f}%"
-
-
-def number(value) -> str:
-    if value is None:
-        return "n/a"
-    return "inf" if isinstance(value, float) and math.isinf(value) else f"{value:.3f}"
-
-
-def format_table(figures: dict, show: int = 3) -> str:
-    """The eval table (plain text, fixed width) and a few sample replies."""
-    base = f"base ({figures.get('base') or '?'})"
-    width = max(18, len(base) + 2)
-
-    def row(label: str, *values: str) -> str:
-        return f"{label:<50}" + "".join(f"{v:>{width}}" for v in values)
-
-    lines = [
-        row("", "fine-tuned", base),
-        row(f"val loss ({figures['val_persona_tokens']} persona tokens)",
-            number(figures["val_loss"]), number(figures["base_val_loss"])),
-        row("val perplexity",
-            number(figures["val_perplexity"]), number(figures["base_val_perplexity"])),
-    ]  # fmt: skip
-    if figures.get("samples"):
-        lines += [
-            "",
-            f"replies sampled for {figures['samples']} val contexts (generation_config.json):",
-            row(f"ended with eos before {figures.get('max_new_tokens')} new tokens",
-                percent(figures["ended_with_eos"])),
-            row("exact copies of a training reply (20+ chars)",
-                percent(figures["exact_copy_rate"])),
-            row("share with an 8-token span from training replies",
-                percent(figures["span8_share"])),
-            row("  baseline: real val replies, same measure",
-                percent(figures["span8_share_val_baseline"])),
-        ]  # fmt: skip
-    for example in (figures.get("examples") or [])[:show]:
-        last = example["context"][-1] if example["context"] else None
-        said = f"{last.get('name') or last['role']}: {last['content']}" if last else "(no context)"
-        reply = (example["reply"] or "(empty)").replace("\n", "\n     ")
-        lines += ["", "  " + said.replace("\n", "\n  "), f"  -> {reply}"]
-    return "\n".join(lines)
-
-
-def record(model_dir: Path, figures: dict) -> None:
-    """Store the figures in catgpt.json and refresh the model card."""
-    from training.model.model_folder import read_catgpt, write_catgpt, write_model_card
-
-    card = read_catgpt(model_dir)
-    ours = bool(card)  # a folder `train` wrote; never replace another model's README
-    card.pop("format", None)
-    card["evaluation"] = figures
-    write_catgpt(model_dir, card)
-    if ours:
-        write_model_card(model_dir, card)
+    add_options(parser, EvalOptions)
 
 
 def main(args: argparse.Namespace) -> int:
+    from training.model.evaluate import dataset_of, evaluate, format_table, record
     from training.model.model_folder import read_catgpt
 
     model_dir = Path(args.model)
@@ -175,10 +35,8 @@ def main(args: argparse.Namespace) -> int:
         raise ModelError("not a model folder (no config.json)", where=str(model_dir),
                          fix="Pass a folder written by `catgpt-train train`.")  # fmt: skip
     data_dir = dataset_of(model_dir, args.data, read_catgpt(model_dir))
-    figures = evaluate(
-        model_dir, data_dir, samples=args.eval_samples, batch_size=args.eval_batch_size,
-        seed=args.seed, compare_base=args.compare_base,
-    )  # fmt: skip
-    print(format_table(figures, args.show))
+    options = from_args(EvalOptions, args)
+    figures = evaluate(model_dir, data_dir, options)
+    print(format_table(figures, options.show))
     record(model_dir, figures)
     return 0

@@ -2,63 +2,59 @@
 
     catgpt-train run EXPORT... --persona NAME --base smollm2 --out models/NAME
 
-The prepared dataset ends up inside the model folder as `dataset/` (so `catgpt-train eval OUT`
-finds it again); it holds other people's messages, so delete it before sharing the folder.
+The prepared dataset ends up inside the model folder as `private/dataset/` (so `catgpt-train eval
+OUT` finds it again); `private/` holds other people's messages: leave it out when sharing.
 Nothing is written at --out until training has finished.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import tempfile
 from pathlib import Path
 
-from training.commands import eval as eval_command
 from training.commands import prepare
 from training.commands import train as train_command
+from training.data.pipeline import PrepareOptions, prepare_from_args
+from training.model.arguments import EvalOptions, TrainArgs
+from training.options import add_options, from_args
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    prepare.add_source_arguments(parser)
-    parser.add_argument("--out", required=True, metavar="DIR", help="model folder to write")
-    prepare.add_cleaning_arguments(parser)
-    train_command.add_model_arguments(parser)
-    eval_command.add_eval_arguments(parser)
+    # One --seed (train's) for the split, the training and the sampling; --persona is prepare's.
+    add_options(parser, PrepareOptions, skip={"seed"})
+    add_options(parser, TrainArgs, skip={"data", "persona"})
+    add_options(parser, EvalOptions, skip={"seed"})
 
 
 def main(args: argparse.Namespace) -> int:
     from training.model.bases import base_kind
+    from training.model.evaluate import evaluate, format_table, record
     from training.model.model_folder import check_output
+    from training.model.sharing import PRIVATE_DIR
     from training.model.trainer import train_model
-    from training.outputs import check_separate
+    from training.outputs import check_separate, check_writable, scratch_folder
 
     out = Path(args.out)
     check_separate(out, args.exports)  # --overwrite must never delete the exports
+    check_writable(out)
     check_output(out, args.overwrite)  # before the (long) prepare step
     base_kind(args.base)  # a mistyped --base, too
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{out.name}.dataset-", dir=out.parent))
-    try:
-        stats = prepare.prepare_from_args(args, scratch, args.seed)
+    with scratch_folder(out, "dataset-") as scratch:
+        stats = prepare_from_args(args, scratch)
         print(prepare.format_summary(stats))
-        config = train_command.train_args(args, data=str(scratch), out=str(out))
-        card = train_model(config, bundle_dataset=True)  # moves scratch to OUT/dataset
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        config = from_args(TrainArgs, args, data=str(scratch), persona=args.personas[0])
+        card = train_model(config, bundle_dataset=True)  # moves scratch to OUT/private/dataset
     print(train_command.summary(card))
-    if not _has_examples(out / "dataset" / "val.jsonl"):
+    if not _has_examples(out / PRIVATE_DIR / "dataset" / "val.jsonl"):
         # The model folder is complete and usable; there is just nothing held out to measure.
         print("eval skipped: the dataset has no val examples (--val-share 0, or too few "
               "conversations to hold one out); the model folder is ready")
         print(f"model folder: {out}  (chat with it: catgpt-bot --console --model {out})")
         return 0
-    figures = eval_command.evaluate(
-        out, out / "dataset", samples=args.eval_samples, batch_size=args.eval_batch_size,
-        seed=args.seed, compare_base=args.compare_base,
-    )  # fmt: skip
-    print(eval_command.format_table(figures, args.show))
-    eval_command.record(out, figures)
+    options = from_args(EvalOptions, args)
+    figures = evaluate(out, out / PRIVATE_DIR / "dataset", options)
+    print(format_table(figures, options.show))
+    record(out, figures)
     print(f"model folder: {out}  (chat with it: catgpt-bot --console --model {out})")
     return 0
 

@@ -41,7 +41,9 @@ class TurnOptions:
 
 
 @dataclass(slots=True)  # one per turn of the export: slots make it cheaper to build
-class Turn:
+class SpeakerTurn:
+    """One speaker's consecutive messages (within --merge-window), merged into one turn."""
+
     speaker_id: str
     name: str  # the label for the speaker's turn (ignored for the persona)
     is_persona: bool
@@ -81,7 +83,7 @@ class Turn:
 @dataclass(frozen=True)
 class Example:
     conversation: str  # "<channel>:<first message id>"
-    turns: tuple[Turn, ...]  # context turns then the persona's turn
+    turns: tuple[SpeakerTurn, ...]  # context turns then the persona's turn
 
     @property
     def messages(self) -> list[dict]:
@@ -105,29 +107,32 @@ class BuildCounts:
 class _Channel:
     conversation: str = ""
     history: deque = field(default_factory=deque)  # closed turns of this conversation
-    open_turn: Turn | None = None
-    # message id -> Turn, in two generations: when `recent` fills up it becomes `older`,
-    # so a reply reaches back between one and two index sizes, at a dict lookup's cost.
+    open_turn: SpeakerTurn | None = None
+    # message id -> its SpeakerTurn, in two generations: when `recent` fills up it becomes
+    # `older`, so a reply reaches back between one and two index sizes, at a dict lookup's cost.
     recent: dict = field(default_factory=dict)
     older: dict = field(default_factory=dict)
 
-    def index(self, message_id: str, turn: Turn) -> None:
+    def index(self, message_id: str, turn: SpeakerTurn) -> None:
         self.recent[message_id] = turn
         if len(self.recent) >= _REPLY_INDEX_SIZE:
             self.older, self.recent = self.recent, {}
 
-    def turn_of(self, message_id: str) -> Turn | None:
+    def turn_of(self, message_id: str) -> SpeakerTurn | None:
         return self.recent.get(message_id) or self.older.get(message_id)
 
 
-class ConversationBuilder:
-    """Feed messages (per channel, oldest first) with `add`; an example comes back when a
+class ExampleBuilder:
+    """Merges each channel's messages into speaker turns, splits them into conversations at
+    --gap, and cuts a persona example from each persona turn with the turns before it.
+
+    Feed messages (per channel, oldest first) with `add`; an example comes back when a
     persona turn closes. Call `finish` at the end for the turns still open."""
 
     def __init__(self, options: TurnOptions | None = None,
                  finish_text: Callable[[str], str] | None = None):
         self.options = options or TurnOptions()
-        self._finish_text = finish_text  # see Turn.finish
+        self._finish_text = finish_text  # see SpeakerTurn.finish
         self.counts = BuildCounts()
         self._channels: dict[str, _Channel] = {}
         self._zero = timedelta(0)
@@ -160,8 +165,8 @@ class ConversationBuilder:
             state.conversation = f"{channel_id}:{message_id}"
             state.history.clear()
             self.counts.conversations += 1
-        state.open_turn = Turn(speaker_id, name, is_persona, reply_to,
-                               timestamp, timestamp, [text], self._finish_text)
+        state.open_turn = SpeakerTurn(speaker_id, name, is_persona, reply_to,
+                                      timestamp, timestamp, [text], self._finish_text)
         state.index(message_id, state.open_turn)
         return example
 
@@ -191,7 +196,7 @@ class ConversationBuilder:
             state.history.popleft()
         return example
 
-    def _example(self, state: _Channel, target: Turn) -> Example | None:
+    def _example(self, state: _Channel, target: SpeakerTurn) -> Example | None:
         context = list(state.history)[-self.options.context_turns:]
         replied = state.turn_of(target.reply_to) if target.reply_to else None
         if replied is not None and replied is not target and all(t is not replied for t in context):

@@ -44,6 +44,11 @@ class Message:
     embed_count: int = 0
     # A forwarded message quotes someone else's words: never the author's own style.
     forwarded: bool = False
+    # The account's unique handle (Discord username) where the format names one: DCE JSON's
+    # author.name, the author column of DCE CSV and text, a data package's user.json. Empty for
+    # text copied from the client, which shows display names only. --persona trusts a handle
+    # (or the id) over a display name, which anyone can take.
+    author_username: str = ""
 
     def __post_init__(self):
         if self.timestamp.tzinfo is None:

@@ -1,52 +1,91 @@
-"""prepare, end to end: exports -> messages -> cleaned turns -> examples -> dataset folder.
+"""prepare, end to end: exports -> messages -> cleaned turns -> examples -> dataset folder
+(and report.png, the dataset in a picture: training/data/report.py).
 
-One streaming pass over every message; what is held in memory is bounded by the number of
-people, channels and conversations, never by the number of messages.
+One streaming pass over every message (two in the rare case training/data/people.py explains:
+a namesake of the persona seen before the persona); what is held in memory is bounded by the
+number of people, channels and conversations, never by the number of messages.
 """
 
 from __future__ import annotations
 
+import argparse
 import gc
 import logging
+import math
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import phonenumbers
 from tqdm import tqdm
 
-from catgpt.labels import speaker_label
 from training.data.cleaning import CleaningOptions, TextCleaner
-from training.data.conversations import ConversationBuilder, TurnOptions
+from training.data.conversations import ExampleBuilder, TurnOptions
 from training.data.dataset import ExampleWriter, write_stats
-from training.errors import DatasetError
 from training.data.messages import Message, MessageKind
+from training.data.people import Author, People, Resolution
+from training.data.report import Tally, write_report
+from training.errors import DatasetError
+from training.options import from_args, option
 from training.readers import Source, data_package, find_sources, peek_channel_ids, read_source
 from training.readers.base import ReadReport
 
 log = logging.getLogger(__name__)
 
 ATTACHMENT_POLICIES = ("placeholder", "drop")
+_LONGEST_S = 100 * 365 * 24 * 3600.0  # a century: longer windows and gaps mean nothing more
 _SYSTEM = MessageKind.SYSTEM
 
 
 @dataclass
 class PrepareOptions:
-    exports: list[Path]
-    personas: list[str]
-    exclude_authors: list[str] = field(default_factory=list)
-    include_bots: bool = False
-    keep_pii: bool = False
-    phone_region: str = "US"
-    attachments: str = "placeholder"  # what others' attachment-only messages become
-    merge_window_s: float = 300
-    gap_s: float = 3600
-    context_turns: int = 8
-    val_share: float = 0.1
-    salvage: bool = False
-    progress: bool = False
+    """What `prepare` (and the first step of `run`) takes; recorded in stats.json."""
+
+    option_group: ClassVar[str] = "cleaning and examples (defaults justified in docs/data.md)"
+
+    exports: list[Path] = option(positional=True, nargs="+", metavar="EXPORT",
+                                 help="export files or folders (formats are detected from content)")
+    personas: list[str] = option(
+        flag="--persona", action="append", metavar="NAME", main=True,
+        help="the person to imitate: username, nickname, display name or id (case-insensitive); "
+        "repeat for names they have had. The first one labels the persona's turns")
+    exclude_authors: list[str] = option(
+        default_factory=list, flag="--exclude-author", action="append", metavar="NAME",
+        help="leave this person's messages out entirely (repeatable)")
+    include_bots: bool = option(
+        False, help="keep bot messages as ordinary speakers (default: dropped)")
+    keep_pii: bool = option(
+        False, help="do not mask e-mails, phone numbers, IPs, invites, tokens, cards")
+    phone_region: str = option(
+        "US", metavar="CC",
+        help="country tried first for phone numbers written without +code, before the common "
+        "ones (US/CA, GB, DE, FR, IN, AU, BR) (default: {default})")
+    attachments: str = option(
+        "placeholder", choices=ATTACHMENT_POLICIES,
+        help="others' attachment-only messages: a placeholder in context or dropped "
+        "(default: {default}); the persona's are always dropped")
+    merge_window_s: float = option(
+        300.0, flag="--merge-window", unit=60, metavar="MINUTES",
+        help="join a speaker's consecutive messages this close into one turn (default: {default})")
+    gap_s: float = option(3600.0, flag="--gap", unit=60, metavar="MINUTES",
+                          help="silence that starts a new conversation (default: {default})")
+    context_turns: int = option(
+        8, metavar="N", help="turns of context before each persona turn (default: {default})")
+    val_share: float = option(
+        0.1, metavar="SHARE",
+        help="share of examples held out for validation, by whole conversation "
+        "(default: {default})")
+    salvage: bool = option(
+        False, help="keep the messages read from a truncated export instead of stopping with an "
+        "error")
+    progress: bool = False  # a progress bar per file (when stderr is a terminal)
+    # 42, as in train and run, so `prepare` alone and `run` give the same split.
+    seed: int = option(42, metavar="N", main=True,
+                       help="seed for the train/val split (default: {default})")
 
     def __post_init__(self):
         if not self.personas or not any(p.strip() for p in self.personas):
@@ -56,9 +95,15 @@ class PrepareOptions:
                                fix="Use a share such as 0.1 (10% of examples for val).")
         if self.context_turns < 1:
             raise DatasetError("--context-turns must be at least 1", fix="Use e.g. 8.")
-        if self.merge_window_s < 0 or self.gap_s <= 0:
-            raise DatasetError("--merge-window must be >= 0 and --gap > 0",
-                               fix="Use e.g. --merge-window 5 --gap 60 (minutes).")
+        # nan passes no comparison and so slips past `< 0` checks; inf (or 1e300) would fail
+        # later inside timedelta, as a traceback.
+        window, gap = self.merge_window_s, self.gap_s
+        if not (math.isfinite(window) and math.isfinite(gap)
+                and 0 <= window <= _LONGEST_S and 0 < gap <= _LONGEST_S):
+            raise DatasetError(
+                "--merge-window must be >= 0 and --gap > 0, both finite (got --merge-window "
+                f"{self.merge_window_s / 60:g}, --gap {self.gap_s / 60:g})",
+                fix="Use e.g. --merge-window 5 --gap 60 (minutes).")
         self.phone_region = self.phone_region.upper()
         if self.phone_region not in phonenumbers.SUPPORTED_REGIONS:
             raise DatasetError(f"unknown --phone-region {self.phone_region!r}",
@@ -68,103 +113,103 @@ class PrepareOptions:
                                fix=f"Use one of {', '.join(ATTACHMENT_POLICIES)}.")
 
 
-@dataclass
-class _Author:
-    """One (author id, shown name) pair as prepare sees it; looked up once, then cached."""
+def prepare_from_args(args: argparse.Namespace, out_dir: Path, **given) -> dict:
+    """Write the dataset into `out_dir` (created if missing) and return its stats.
 
-    author_id: str
-    name: str
-    is_persona: bool
-    excluded: bool
-    label: str  # the `name` of their turns
-    messages: int = 0  # kept messages, for the "most active authors" hint
+    args: parsed by a parser `add_options(parser, PrepareOptions)` built; `given` overrides them.
+    """
+    options = from_args(PrepareOptions, args, progress=sys.stderr.isatty(), **given)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return run_prepare(options, out_dir)
 
 
-class _People:
-    """Who is who: the persona test, exclusions, labels, and activity for error messages."""
-
-    def __init__(self, options: PrepareOptions, mask_name=None):
-        self._mask_name = mask_name  # personal data in a nickname is masked like text
-        self.persona_keys = {p.strip().casefold() for p in options.personas if p.strip()}
-        self.excluded_keys = {p.strip().casefold() for p in options.exclude_authors if p.strip()}
-        self._authors: dict[tuple[str, str], _Author] = {}
-        self.persona_aliases: set[str] = set()
-
-    def author(self, message: Message) -> _Author:
-        key = (message.author_id, message.author_name)
-        found = self._authors.get(key)
-        if found is None:
-            names = message.known_as()
-            is_persona = bool(names & self.persona_keys)
-            found = self._authors[key] = _Author(
-                message.author_id, message.author_name, is_persona,
-                bool(names & self.excluded_keys), self._label(message.author_name))
-            if is_persona:
-                self.persona_aliases.update((*message.author_aliases, message.author_id))
-        return found
-
-    def _label(self, name: str) -> str:
-        """A speaker label that is never the persona's (the model would mix them up)."""
-        label = speaker_label(name, self.persona_keys)
-        return self._mask_name(label) if self._mask_name else label
-
-    def persona_name(self, requested: list[str]) -> str:
-        """The label for the persona's turns: the first --persona as typed, unless that was
-        an id, then the persona's most used display name."""
-        first = requested[0].strip()
-        if not first.isdigit():
-            return speaker_label(first)
-        shown = Counter()
-        for author in self._authors.values():
-            if author.is_persona:
-                shown[author.name] += author.messages
-        return speaker_label(shown.most_common(1)[0][0]) if shown else first
-
-    def kept_messages(self) -> Counter:
-        """persona_messages and other_messages: the kept messages of each side."""
-        counts: Counter[str] = Counter(persona_messages=0, other_messages=0)
-        for author in self._authors.values():
-            counts["persona_messages" if author.is_persona else "other_messages"] += author.messages
-        return counts
-
-    @property
-    def activity(self) -> Counter:
-        """author id -> kept messages."""
-        counts: Counter[str] = Counter()
-        for author in self._authors.values():
-            counts[author.author_id] += author.messages
-        return +counts
-
-    def most_active(self, count: int = 5) -> str:
-        names: dict[str, Counter] = {}
-        for author in self._authors.values():
-            names.setdefault(author.author_id, Counter())[author.name] += author.messages
-        return ", ".join(
-            f"{names[author_id].most_common(1)[0][0]} ({messages} messages)"
-            for author_id, messages in self.activity.most_common(count)
-        )
-
-
-def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
+def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     """Write the dataset folder into `out_dir` (which exists and is empty); return stats."""
     sources = find_sources(options.exports)
     # The package's messages are also in any DCE export of the same channel; read exports
     # first so the richer copy (with replies and names) is the one kept.
     sources.sort(key=lambda s: s.format == data_package.FORMAT)
     shared_channels = _channels_in_several_sources(sources)
+    people, read = _reading(options, sources, shared_channels, out_dir)
+    try:
+        resolution = people.resolve()
+    except BaseException:
+        read.writer.abandon()
+        raise
+    if people.stale:
+        # Someone named like the persona came before the account that settles who the
+        # persona is: some messages were decided wrongly, so read again with the answer.
+        log.info("reading the exports again: an account named like the persona came first")
+        read.writer.abandon()
+        people, read = _reading(options, sources, shared_channels, out_dir, resolution)
+    _check_usable(options, people, sources, read.counts, read.writer)
+    split = read.writer.finish(options.val_share, options.seed)
+    builder, cleaner, reports, counts = read.builder, read.cleaner, read.reports, read.counts
+    stats = {
+        "persona": {"name": people.persona_name(),
+                    "aliases": sorted(people.persona_aliases | set(options.personas)),
+                    "account_ids": people.persona_account_ids},
+        "files": [{"path": str(r.path), "format": r.format, "messages_read": r.messages,
+                   "salvaged": r.salvaged, "notes": r.notes} for r in reports],
+        "messages_read": sum(r.messages for r in reports),
+        "messages_kept": counts["persona_messages"] + counts["other_messages"],
+        "persona_messages": counts["persona_messages"],
+        "dropped": dict(sorted(read.dropped.items())),
+        "turns": builder.counts.turns,
+        "persona_turns": builder.counts.persona_turns,
+        "persona_turns_without_context": builder.counts.persona_turns_without_context,
+        "conversations": builder.counts.conversations,
+        "examples": read.writer.written,
+        "duplicates_removed": read.writer.duplicates,
+        **asdict(split),
+        "pii_masked": {kind: cleaner.pii_counts[kind] for kind in sorted(cleaner.pii_counts)},
+        "salvaged": sum(r.salvaged for r in reports),
+        "options": _options_record(options),
+    }
+    write_stats(out_dir, stats)
+    write_report(out_dir, read.tally, people.activity, stats["persona"]["name"])
+    return stats
+
+
+@dataclass
+class _Reading:
+    """What one pass over the exports made."""
+
+    writer: ExampleWriter
+    builder: ExampleBuilder
+    cleaner: TextCleaner
+    reports: list[ReadReport] = field(default_factory=list)
+    dropped: Counter = field(default_factory=Counter)
+    counts: Counter = field(default_factory=Counter)
+    tally: Tally = field(default_factory=Tally)  # what report.png draws
+
+
+def _reading(options: PrepareOptions, sources: list[Source], shared_channels: set[str],
+             out_dir: Path, resolved: Resolution | None = None) -> tuple[People, _Reading]:
+    """A pass over the exports with its own People and cleaner (the pass counts what it masked,
+    speaker labels included, so a second pass starts from zero)."""
     cleaner = TextCleaner(CleaningOptions(options.keep_pii, options.phone_region))
     mask = None if options.keep_pii else cleaner.mask
-    people = _People(options, mask)
-    # Text is made readable per message and masked per turn (when the turn is written).
-    builder = ConversationBuilder(TurnOptions(
+    people = People(options.personas, options.exclude_authors, options.include_bots,
+                    resolved=resolved, mask_name=mask)  # personal data in a nickname: masked
+    return people, _read(options, sources, shared_channels, people, cleaner, out_dir)
+
+
+def _read(options: PrepareOptions, sources: list[Source], shared_channels: set[str],
+          people: People, cleaner: TextCleaner, out_dir: Path) -> _Reading:
+    """One streaming pass: every message of every source into examples in `out_dir`.
+
+    Text is made readable per message and masked per turn (when the turn is first read)."""
+    builder = ExampleBuilder(TurnOptions(
         merge_window=timedelta(seconds=options.merge_window_s),
         gap=timedelta(seconds=options.gap_s), context_turns=options.context_turns),
-        finish_text=mask)
+        finish_text=None if options.keep_pii else cleaner.mask)
     writer = ExampleWriter(out_dir)
-    dropped: Counter[str] = Counter()
-    reports: list[ReadReport] = []
+    read = _Reading(writer, builder, cleaner)
+    dropped, reports, counts = read.dropped, read.reports, read.counts
     seen_ids: dict[str, set[str]] = {channel: set() for channel in shared_channels}
-    counts = Counter()
+    tally = read.tally  # for report.png
+    persona_days, other_days = tally.persona_days, tally.other_days  # bound once: hot loop
     restore_gc = _collect_rarely()
     try:
         for source in sources:
@@ -195,45 +240,28 @@ def run_prepare(options: PrepareOptions, out_dir: Path, seed: int) -> dict:
                         dropped[reason] += 1
                         continue
                 author.messages += 1
+                if is_persona:
+                    persona_days[message.timestamp.toordinal()] += 1
+                    tally.persona_ids.add(message.author_id)
+                else:
+                    other_days[message.timestamp.toordinal()] += 1
                 example = builder.add(message.channel_id, message.id, message.author_id,
                                       author.label, is_persona, message.timestamp, text,
                                       message.reply_to)
-                if example is not None:
-                    writer.add(example)
+                if example is not None and writer.add(example):
+                    tally.reply_lengths[len(example.turns[-1].text)] += 1
             dropped.update(report.dropped)  # what the reader could not use (malformed)
         # Counted from the authors once, not per message (this loop is the hot one).
-        counts = people.kept_messages()
+        counts.update(people.kept_messages())
         for example in builder.finish():
-            writer.add(example)
+            if writer.add(example):
+                tally.reply_lengths[len(example.turns[-1].text)] += 1
     except BaseException:
         writer.abandon()
         raise
     finally:
         restore_gc()
-    _check_usable(options, people, sources, counts, writer)
-    split = writer.finish(options.val_share, seed)
-    stats = {
-        "persona": {"name": people.persona_name(options.personas),
-                    "aliases": sorted(people.persona_aliases | set(options.personas))},
-        "files": [{"path": str(r.path), "format": r.format, "messages_read": r.messages,
-                   "salvaged": r.salvaged, "notes": r.notes} for r in reports],
-        "messages_read": sum(r.messages for r in reports),
-        "messages_kept": counts["persona_messages"] + counts["other_messages"],
-        "persona_messages": counts["persona_messages"],
-        "dropped": dict(sorted(dropped.items())),
-        "turns": builder.counts.turns,
-        "persona_turns": builder.counts.persona_turns,
-        "persona_turns_without_context": builder.counts.persona_turns_without_context,
-        "conversations": builder.counts.conversations,
-        "examples": writer.written,
-        "duplicates_removed": writer.duplicates,
-        **asdict(split),
-        "pii_masked": {kind: cleaner.pii_counts[kind] for kind in sorted(cleaner.pii_counts)},
-        "salvaged": sum(r.salvaged for r in reports),
-        "options": _options_record(options, seed),
-    }
-    write_stats(out_dir, stats)
-    return stats
+    return read
 
 
 def _collect_rarely():
@@ -256,7 +284,7 @@ def _collect_rarely():
     return restore
 
 
-def _drop_reason(message: Message, author: _Author, options: PrepareOptions,
+def _drop_reason(message: Message, author: Author, options: PrepareOptions,
                  seen_ids: dict[str, set[str]]) -> str | None:
     if message.kind is MessageKind.SYSTEM:
         return "system"
@@ -291,7 +319,7 @@ def _without_text(message: Message, is_persona: bool, policy: str) -> tuple[str,
     return ("[attachment]" if message.attachment_count else "[embed]"), None
 
 
-def _check_usable(options, people: _People, sources: list[Source], counts, writer) -> None:
+def _check_usable(options, people: People, sources: list[Source], counts, writer) -> None:
     if counts["persona_messages"] == 0:
         writer.abandon()
         if not people.activity:
@@ -330,9 +358,8 @@ def _progress(messages: Iterator[Message], source: Source, enabled: bool) -> Ite
     return tqdm(messages, desc=source.path.name, unit=" msg", leave=False)
 
 
-def _options_record(options: PrepareOptions, seed: int) -> dict:
+def _options_record(options: PrepareOptions) -> dict:
     record = asdict(options)
     record["exports"] = [str(path) for path in options.exports]
     record.pop("progress")
-    record["seed"] = seed
     return record

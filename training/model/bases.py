@@ -204,6 +204,7 @@ def load_folder(folder: Path, info: dict | None = None) -> Base:
     `eval MODEL` uses this directly: a model folder that happens to be called `tiny` or
     `smollm2` must load that folder, not the offline base of the same name.
     """
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if not (folder / "config.json").is_file():
@@ -217,7 +218,26 @@ def load_folder(folder: Path, info: dict | None = None) -> Base:
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     except (OSError, ValueError, KeyError) as error:
         raise ModelError(f"cannot load the model: {error}", where=str(folder)) from error
+    except SafetensorError as error:  # a truncated or overwritten weights file
+        raise ModelError(
+            f"the weights file is damaged ({error})", where=str(_damaged_weights(folder)),
+            fix="Copy the model folder again, or save it again with save_pretrained.",
+        ) from error
     return Base(model, tokenizer, info or {"name": str(folder.resolve()), "kind": "folder"})
+
+
+def _damaged_weights(folder: Path) -> Path:
+    """The first .safetensors file in `folder` whose header does not read (the folder itself
+    if they all do): the error from transformers does not say which shard it was."""
+    from safetensors import SafetensorError, safe_open
+
+    for path in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(path), framework="pt"):
+                pass
+        except (SafetensorError, OSError):
+            return path
+    return folder
 
 
 def hub_offline() -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 
 from transformers import ProgressCallback, TrainerCallback
@@ -48,17 +49,49 @@ class TimeBudget(TrainerCallback):
 
 
 class StepReport(ProgressCallback):
-    """The Trainer's progress bar, with a short loss line instead of its raw log dicts."""
+    """Progress: the Trainer's bar on a terminal, one plain line per logging step elsewhere.
+
+    On a terminal the bar redraws itself in place, with a short loss line per logging step
+    above it. Into a file or a pipe (CI, `make demo | tee`) every redraw would be one more
+    partial line, so there it logs one line per logging step instead, with the step count and
+    the time so far, and no bars at all (the eval pass's bar included).
+    """
+
+    def __init__(self, interactive: bool | None = None):
+        super().__init__()
+        self.interactive = sys.stderr.isatty() if interactive is None else interactive
+        self.started = time.monotonic()
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.started = time.monotonic()
+        if self.interactive:
+            super().on_train_begin(args, state, control, **kwargs)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.interactive:
+            super().on_step_end(args, state, control, **kwargs)
+
+    def on_prediction_step(self, args, state, control, eval_dataloader=None, **kwargs):
+        if self.interactive:
+            super().on_prediction_step(args, state, control, eval_dataloader, **kwargs)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.interactive:
+            super().on_train_end(args, state, control, **kwargs)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not (state.is_world_process_zero and self.training_bar and logs):
+        if not (state.is_world_process_zero and logs):
             return
-        if "loss" in logs and "learning_rate" in logs:
-            self.training_bar.write(
-                f"step {state.global_step}: loss {float(logs['loss']):.3f}, "
-                f"lr {float(logs['learning_rate']):.2e}"
-            )
         log.debug("trainer log: %s", logs)
+        if "loss" not in logs or "learning_rate" not in logs:
+            return  # eval and end-of-training entries: ValReport and the summary say those
+        line = (f"step {state.global_step}: loss {float(logs['loss']):.3f}, "
+                f"lr {float(logs['learning_rate']):.2e}")  # fmt: skip
+        if self.interactive and self.training_bar is not None:
+            self.training_bar.write(line)
+        elif not self.interactive:
+            log.info("%s (of %d, epoch %.2f, %.0f s)", line, state.max_steps, state.epoch or 0.0,
+                     time.monotonic() - self.started)  # fmt: skip
 
 
 class ValReport(TrainerCallback):

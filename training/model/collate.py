@@ -18,6 +18,9 @@ from training.model.features import IGNORE_INDEX
 class PadCollator:
     """Right-pads `input_ids` with `pad_token_id` and `labels` with -100 (never in the loss)."""
 
+    # Not DataCollatorForSeq2Seq: it pads on the tokenizer's padding_side, which is "left" for
+    # some bases and would shift GPT-2's position ids; this pads right always, from a pad id.
+
     pad_token_id: int
     # Rounding lengths up to a multiple of 8 lets tensor cores work on GPUs; on CPU it only adds
     # padding, so the trainer passes 1 there.

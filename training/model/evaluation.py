@@ -2,8 +2,11 @@
 
 1. Val loss and perplexity on persona tokens (the same labels training uses), for the fine-tuned
    model and for its base on the same tokens: the fine-tune must lower it.
-2. Replies sampled for val contexts with the model's own generation_config.json:
-   - the share that end with eos before max_new_tokens (the model learnt to end its turn);
+2. Replies sampled for val contexts with the model's own generation_config.json, through the
+   bot's reply path (catgpt.reply: the same prompt bounds, stop at another speaker's label,
+   reply cleaning), so they are the replies users would get:
+   - the share that end with eos before max_new_tokens (the model learnt to end its turn),
+     and the share cut where the model began another speaker's turn instead;
    - the exact-copy rate: replies that reproduce a whole training reply of 20+ characters;
    - the share of replies sharing a span of 8+ tokens with some training reply;
    - the same span share for the real held-out val replies: the baseline, since people repeat
@@ -12,7 +15,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import random
@@ -21,9 +23,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from catgpt.reply import Replier
 from training.model.collate import PadCollator
 from training.model.features import IGNORE_INDEX
-from training.model.model_folder import GENERATION_DEFAULTS
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class Sample:
     reply: str  # what the model wrote (special tokens removed)
     reference: str  # what the persona really wrote
     ended: bool  # an eos came before max_new_tokens
+    at_label: bool = False  # cut where the model began another speaker's turn
 
 
 def pick_contexts(examples: list[dict], n: int, seed: int) -> list[dict]:
@@ -86,50 +89,23 @@ def split_target(example: dict) -> tuple[list[dict], str]:
     return messages[:last], messages[last]["content"]
 
 
-@torch.no_grad()
 def sample_replies(
-    model, tokenizer, examples: list[dict], window: int, batch_size: int = 8, seed: int = 0
+    replier: Replier, examples: list[dict], batch_size: int = 8, seed: int = 0
 ) -> list[Sample]:
-    """Generate one reply per example's context with the model's generation_config."""
-    model.eval()
-    device = next(model.parameters()).device
-    config = copy.deepcopy(model.generation_config)  # the folder's defaults, filled in if unset
-    limit = config.max_new_tokens = max_new_tokens(model)
-    config.pad_token_id = tokenizer.pad_token_id
-    keep = max(8, window - limit)  # prompt budget inside the context window
-    torch.manual_seed(seed)
+    """One reply per example's context, through the bot's reply path (catgpt.reply).
+
+    So the prompt is bounded and cut as the bot's is, a reply stops at another speaker's label
+    and is cleaned as users would get it: what is measured is what is served. Batches are
+    seeded (seed + batch number), so the same seed gives the same replies.
+    """
     samples = []
-    for i in range(0, len(examples), batch_size):
-        chunk = [split_target(e) for e in examples[i : i + batch_size]]
-        prompts = [
-            tokenizer.apply_chat_template(
-                context, add_generation_prompt=True, tokenize=True, return_dict=False
-            )[-keep:]  # cut from the left, as training does
-            for context, _ in chunk
-        ]
-        width = max(len(p) for p in prompts)
-        # Left padding: every prompt ends at the same column, where generation starts. (B, T)
-        input_ids = torch.full((len(prompts), width), tokenizer.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros_like(input_ids)
-        for row, prompt in enumerate(prompts):
-            input_ids[row, width - len(prompt) :] = torch.tensor(prompt)
-            attention_mask[row, width - len(prompt) :] = 1
-        output = model.generate(
-            input_ids=input_ids.to(device),
-            attention_mask=attention_mask.to(device),
-            generation_config=config,
-        )
-        for (context, reference), row in zip(chunk, output[:, width:].tolist(), strict=True):
-            ended = tokenizer.eos_token_id in row
-            text_ids = row[: row.index(tokenizer.eos_token_id)] if ended else row
-            reply = tokenizer.decode(text_ids, skip_special_tokens=True).strip()
-            samples.append(Sample(context, reply, reference, ended))
+    for number, start in enumerate(range(0, len(examples), batch_size)):
+        chunk = [split_target(e) for e in examples[start : start + batch_size]]
+        replies = replier.replies([context for context, _ in chunk], seed=seed + number)
+        for (context, reference), reply in zip(chunk, replies, strict=True):
+            ended, at_label = reply.finish == "eos", reply.finish == "label"
+            samples.append(Sample(context, reply.text, reference, ended, at_label))
     return samples
-
-
-def max_new_tokens(model) -> int:
-    """The folder's own limit; folders not written by `train` may not set one."""
-    return model.generation_config.max_new_tokens or GENERATION_DEFAULTS["max_new_tokens"]
 
 
 def token_spans(tokenizer, text: str, n: int = SPAN_TOKENS) -> set[tuple[int, ...]]:
@@ -171,6 +147,7 @@ def copy_figures(tokenizer, samples: list[Sample], train: list[dict], val: list[
     return {
         "samples": len(samples),
         "ended_with_eos": share([s.ended for s in samples]),
+        "stopped_at_label": share([s.at_label for s in samples]),
         "exact_copy_rate": share([index.is_exact_copy(s.reply) for s in samples]),
         "span8_share": share([index.shares_span(tokenizer, s.reply) for s in samples]),
         "span8_share_val_baseline": share([index.shares_span(tokenizer, r) for r in val_replies]),

@@ -47,6 +47,14 @@ class DatasetFolder:
         persona = self.stats.get("persona") or {}
         return list(persona.get("aliases") or []) if isinstance(persona, dict) else []
 
+    @property
+    def account_ids(self) -> list[str]:
+        """The persona's Discord account ids (the bot tells the persona from namesakes by
+        these); empty for datasets made from exports without ids."""
+        persona = self.stats.get("persona") or {}
+        ids = persona.get("account_ids") if isinstance(persona, dict) else None
+        return [str(i) for i in ids] if isinstance(ids, list) else []
+
     def texts(self) -> list[str]:
         """Every message text and speaker name (what the tiny tokenizer is fitted on)."""
         out = []

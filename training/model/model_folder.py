@@ -4,29 +4,38 @@
     tokenizer.json, tokenizer_config.json, chat_template.jinja
     generation_config.json             sampling defaults the bot uses as they are
     catgpt.json                        persona, base, dataset stats, training args, eval figures
-    README.md                          model card
+    README.md                          model card (shows the three pictures below)
     training_log.jsonl                 loss / val loss per logging step and epoch
     train.log                          the run's log lines
+    loss.png                           the same losses drawn (train)
+    data_report.png                    the dataset's picture, from `prepare` (train)
+    style.png                          style markers: real vs sampled replies (eval)
 
-A run writes into a hidden sibling `.<name>.partial/` and renames it into place at the very end,
-so an interrupted or failed run never leaves a half-written model where the bot looks, and an
-existing folder is only replaced (with --overwrite) by a finished one. `--resume` picks the
-partial folder's checkpoints up again.
+A run writes into a hidden sibling `.<name>.partial/` and renames it into place at the very end
+(training/outputs.py), so an interrupted or failed run never leaves a half-written model where
+the bot looks, and an existing folder is only replaced (with --overwrite) by a finished one.
+`--resume` picks the partial folder's checkpoints up again.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
-from training.errors import ModelError, OutputExistsError
+from huggingface_hub import ModelCard, ModelCardData
+
+from training.errors import ModelError
+from training.outputs import check_replaceable
 
 log = logging.getLogger(__name__)
 
 CATGPT_JSON = "catgpt.json"
 FORMAT_VERSION = 1
+# The pictures (training/plots.py); none names anyone but the persona, so they are shareable.
+LOSS_PICTURE = "loss.png"
+DATA_PICTURE = "data_report.png"
+STYLE_PICTURE = "style.png"
 
 # Sampling defaults. Persona chat replies are short; pure greedy decoding loops ("lol lol lol"),
 # so: moderate temperature, nucleus sampling and a mild repetition penalty.
@@ -46,42 +55,26 @@ GENERATION_DEFAULTS = {
 }
 
 
-def partial_dir(out: Path) -> Path:
-    return out.parent / f".{out.name}.partial"
-
-
 def check_output(out: Path, overwrite: bool) -> None:
-    """Refuse an existing output folder before any work is done (nothing gets overwritten)."""
-    if out.exists() and not overwrite:
-        raise OutputExistsError(
-            "the output folder already exists",
-            where=str(out),
-            fix="Pass --overwrite to replace it, or choose another --out.",
-        )
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError("the output path is a file, not a folder", where=str(out))
-
-
-def finalize(staging: Path, out: Path) -> None:
-    """Move the finished staging folder into place, replacing `out` only now."""
-    if out.exists():
-        trash = out.parent / f".{out.name}.old"
-        shutil.rmtree(trash, ignore_errors=True)
-        out.rename(trash)
-        staging.rename(out)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        staging.rename(out)
+    """Refuse an existing output folder before any work is done (nothing gets overwritten);
+    --overwrite replaces only a model folder catgpt-train wrote (training/outputs.py)."""
+    check_replaceable(out, overwrite, empty_is_free=False)
 
 
 def generation_config(tokenizer, **overrides):
-    """A GenerationConfig with our sampling defaults and this tokenizer's eos and pad."""
+    """A GenerationConfig with our sampling defaults and this tokenizer's eos and pad.
+
+    The pad token is never sampled (`suppress_tokens`): GPT-2's was added for training, its
+    embedding row is never trained (padding is masked out), so its logit is noise.
+    """
     from transformers import GenerationConfig
 
+    pad, eos = tokenizer.pad_token_id, tokenizer.eos_token_id
+    suppress = {"suppress_tokens": [pad]} if pad is not None and pad != eos else {}
     return GenerationConfig(
-        **{**GENERATION_DEFAULTS, **overrides},
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        **{**GENERATION_DEFAULTS, **suppress, **overrides},
+        eos_token_id=eos,
+        pad_token_id=pad,
         bos_token_id=tokenizer.bos_token_id,
     )
 
@@ -120,9 +113,14 @@ def write_log(folder: Path, log_history: list[dict]) -> None:
 
 
 def write_model_card(folder: Path, card: dict) -> None:
-    """README.md: what this folder is, how it was made, how to use it, and its figures."""
+    """README.md: what this folder is, how it was made, how to use it, and its figures.
+
+    Its YAML header is the Hub's model card metadata; `base_model` only for a hub base (a
+    local path or the offline `tiny` / `smollm2` names would point the Hub nowhere).
+    """
     persona = card.get("persona", {}).get("name", "assistant")
-    base = card.get("base", {}).get("name", "?")
+    base_info = card.get("base") or {}
+    base = base_info.get("name", "?")
     training = card.get("training", {})
     evaluation = card.get("evaluation") or {}
     best = training.get("best_val_loss")
@@ -151,19 +149,35 @@ def write_model_card(folder: Path, card: dict) -> None:
         f"best val loss: {best_val}",
         f"- stopped: {training.get('stop_reason', '?')}",
     ]
+    lines += _picture(folder, LOSS_PICTURE, "Train loss per logging step and val loss per epoch")
+    lines += _picture(folder, DATA_PICTURE, "The dataset: the persona's share of the messages "
+                      "(other authors unnamed), reply lengths, activity over time")  # fmt: skip
     if evaluation:
-        lines += ["", "## Evaluation", ""]
-        lines += [
-            f"- {key}: {value}"
-            for key, value in evaluation.items()
-            if not isinstance(value, (list, dict))
-        ]
-    if (folder / "dataset").is_dir():
+        from training.model.tables import evaluation_markdown
+
+        lines += ["", "## Evaluation", "", *evaluation_markdown(evaluation)]
+        if evaluation.get("style"):
+            lines += _picture(folder, STYLE_PICTURE, "Style markers of real and sampled replies")
+    if (folder / "private").is_dir():
         lines += [
             "",
             "## Privacy",
             "",
-            "`dataset/` holds the prepared messages this model was trained on (other people's",
-            "words included). Delete it before sharing this folder; the model does not need it.",
+            "`private/` holds what must not be shared: the prepared messages this model was",
+            "trained on (other people's words included), eval samples, the training log and",
+            "local paths. Leave it out when sharing or uploading this folder; the model does not",
+            "need it.",
         ]
-    (folder / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    metadata = ModelCardData(
+        base_model=base if base_info.get("kind") == "hub" else None,
+        library_name="transformers",
+        pipeline_tag="text-generation",
+        tags=["catgpt", "discord", "persona"],
+    )
+    text = "\n".join(lines) + "\n"
+    ModelCard(f"---\n{metadata.to_yaml()}\n---\n\n{text}").save(folder / "README.md")
+
+
+def _picture(folder: Path, name: str, caption: str) -> list[str]:
+    """A Markdown image with a relative link (the Hub shows it from the repository's files)."""
+    return ["", f"![{caption}]({name})"] if (Path(folder) / name).is_file() else []

@@ -14,7 +14,7 @@ import math
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -26,64 +26,29 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
+from transformers.trainer_utils import get_last_checkpoint
 
 from catgpt.runtime import context_window, pick_device
-from training.errors import CatGPTError, ModelError
-from training.model import model_folder
+from training.data.report import REPORT_PICTURE
+from training.errors import ModelError, OutputExistsError
+from training.model import model_folder, sharing
+from training.model.arguments import TrainArgs
 from training.model.bases import load_base
 from training.model.callbacks import TIED_HEAD_NOTICE, StepReport, TimeBudget, ValReport
 from training.model.chat_template import install_chat_template
 from training.model.collate import PadCollator
 from training.model.features import encode_split, load_dataset
 from training.model.sparse_head import sparse_head_loss, supports_sparse_head
-from training.outputs import check_separate
+from training.outputs import (
+    check_separate,
+    check_writable,
+    is_ours,
+    mark_ours,
+    move_into_place,
+    staging_folder,
+)
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainArgs:
-    """Everything `catgpt-train train` takes; recorded in catgpt.json."""
-
-    data: str  # dataset folder written by `prepare`
-    out: str  # model folder to write
-    base: str = "gpt2"  # hub id, local folder, `tiny` or `smollm2`
-    persona: str | None = None  # label used when stats.json names no persona
-    epochs: float = 10.0  # an upper bound: early stopping usually ends sooner
-    max_steps: int | None = None  # hard cap on optimizer steps (overrides epochs)
-    max_minutes: float | None = None  # wall-clock budget for the training steps
-    lr: float | None = None  # None: 1e-3 for tiny, 2e-4 with LoRA, else 5e-5
-    batch_size: int = 8
-    grad_accum: int = 1
-    weight_decay: float = 0.0
-    warmup_ratio: float = 0.05
-    max_length: int = 512  # tokens per example, capped by the base's context window
-    seed: int = 42
-    early_stop: bool = True
-    patience: int = 2  # epochs without a better val loss before stopping
-    lora: bool = False
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    resume: bool = False
-    overwrite: bool = False
-
-    def __post_init__(self):
-        checks = [
-            (self.epochs > 0, "--epochs must be positive"),
-            (self.max_steps is None or self.max_steps > 0, "--max-steps must be positive"),
-            (self.max_minutes is None or self.max_minutes > 0, "--max-minutes must be positive"),
-            (self.lr is None or self.lr > 0, "--lr must be positive"),
-            (self.batch_size > 0 and self.grad_accum > 0, "--batch-size must be positive"),
-            (self.max_length >= 8, "--max-length must be at least 8 tokens"),
-            (self.patience > 0, "--patience must be positive"),
-            (self.lora_r > 0, "--lora-r must be positive"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise CatGPTError(message)
-        if self.lr is None:
-            self.lr = 1e-3 if self.base == "tiny" else 2e-4 if self.lora else 5e-5
 
 
 def precision(device: str) -> dict:
@@ -162,7 +127,7 @@ def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device
         logging_strategy="steps",
         logging_steps=10,
         logging_first_step=True,
-        report_to="none",
+        report_to=args.report_to,  # the same log entries loss.png is drawn from
         prediction_loss_only=True,  # eval needs the loss only, never the logits
         seed=args.seed,
         dataloader_pin_memory=device == "cuda",
@@ -179,6 +144,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
     """
     out = Path(args.out)
     check_separate(out, [args.data])  # --overwrite must never delete the dataset
+    check_writable(out)
     model_folder.check_output(out, args.overwrite)
     dataset = load_dataset(args.data)  # all input checks before any work
     persona = dataset.persona or args.persona
@@ -209,9 +175,10 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
         model = add_lora(model, args)
 
     state = PartialState()  # one process per GPU under torchrun; one here otherwise
-    staging = model_folder.partial_dir(out)
+    staging = staging_folder(out)
     resume_from = open_staging(staging, args.resume, state)
-    with log_file(staging / "train.log", state.is_main_process):
+    log_path = sharing.private_dir(staging) / "train.log" if state.is_main_process else None
+    with log_file(log_path, state.is_main_process):
         log.info(
             "%d train / %d val examples, %d persona tokens to learn, window %d tokens",
             len(train_features), len(val_features), train_report.persona_tokens, max_length,
@@ -234,11 +201,14 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
         )
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(StepReport)
+        keep_tensorboard_logs(trainer, sharing.private_dir(staging) / "runs")  # args hold paths
         started = time.monotonic()
         result = trainer.train(resume_from_checkpoint=resume_from)
         seconds = time.monotonic() - started
 
-        card = describe_run(args, dataset, base.info, persona, trainer, seconds, bundle_dataset)
+        card = describe_run(
+            args, dataset, base.info, persona, trainer, seconds, bundle_dataset, max_length
+        )
         card["training"]["train_loss"] = round(result.training_loss, 4)
         card["training"]["stop_reason"] = stop_reason_of(trainer, args, budget)
         card["dataset"].update(
@@ -254,30 +224,68 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             model_folder.save_model(final, tokenizer, staging)
             model_folder.write_log(staging, trainer.state.log_history)
             shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+            write_pictures(staging, trainer.state.log_history, card, Path(args.data))
             if bundle_dataset:
-                shutil.move(str(args.data), str(staging / "dataset"))
+                shutil.move(str(args.data), str(sharing.private_dir(staging) / "dataset"))
+            # Where the inputs were on this machine: for `eval` later, never for publishing.
+            sharing.write_private(staging, "paths.json", {
+                "base": base.info.get("name") if base.info.get("kind") == "folder" else None,
+                "dataset": None if bundle_dataset else str(Path(args.data).resolve()),
+            })  # fmt: skip
             model_folder.write_catgpt(staging, card)
             model_folder.write_model_card(staging, card)
     if state.is_main_process:
-        model_folder.finalize(staging, out)
+        move_into_place(staging, out)
         log.info("model folder written: %s (%s)", out, card["training"]["stop_reason"])
     state.wait_for_everyone()
     return card
 
 
-def describe_run(args, dataset, base_info, persona, trainer, seconds, bundle_dataset) -> dict:
+def keep_tensorboard_logs(trainer, folder: Path) -> None:
+    """--report-to tensorboard: write the event files into the model folder's `runs/`.
+
+    The Trainer's default is under its output_dir, our checkpoints folder, which is deleted
+    when the run ends. TENSORBOARD_LOGGING_DIR, when set, still wins.
+    """
+    from transformers.integrations import TensorBoardCallback
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
+            callback.logging_dir = str(folder)
+
+
+def write_pictures(folder: Path, log_history: list[dict], card: dict, data: Path) -> None:
+    """loss.png from the Trainer's log, and the dataset's report.png (prepare's) beside it."""
+    from training import plots  # matplotlib, only when there is a picture to draw
+
+    training = card["training"]
+    plots.loss_picture(folder / model_folder.LOSS_PICTURE, log_history,
+                       persona=card["persona"]["name"], stop_reason=training["stop_reason"],
+                       restored_best=training["restored_best_checkpoint"])  # fmt: skip
+    report = data / REPORT_PICTURE
+    if report.is_file():  # made to be shared: no one but the persona is named in it
+        shutil.copyfile(report, folder / model_folder.DATA_PICTURE)
+
+
+def describe_run(
+    args, dataset, base_info, persona, trainer, seconds, bundle_dataset, max_length
+) -> dict:
     """The catgpt.json card of a finished run (its "evaluation" is filled in by `eval`)."""
     state = trainer.state
     best = state.best_metric if trainer.args.load_best_model_at_end else None
     return {
-        "persona": {"name": persona, "aliases": dataset.aliases},
-        "base": base_info,
+        "persona": {"name": persona, "aliases": dataset.aliases,
+                    "account_ids": dataset.account_ids},
+        # The context the model learned from; the bot bounds its prompts by it (catgpt.folder).
+        "context": trained_context(dataset, max_length),
+        "base": sharing.public_base(base_info),
         "dataset": {
-            "path": "dataset" if bundle_dataset else str(Path(args.data).resolve()),
-            "stats": dataset.stats,
+            # Relative to the model folder, or not at all (training/model/sharing.py).
+            "path": f"{sharing.PRIVATE_DIR}/dataset" if bundle_dataset else None,
+            "stats": sharing.public_stats(dataset.stats),
         },
         "training": {
-            "args": asdict(args),
+            "args": sharing.public_args(asdict(args)),
             "device": str(trainer.args.device),
             "precision": "bf16" if trainer.args.bf16 else "fp16" if trainer.args.fp16 else "fp32",
             "steps": state.global_step,
@@ -292,27 +300,39 @@ def describe_run(args, dataset, base_info, persona, trainer, seconds, bundle_dat
     }
 
 
+def trained_context(dataset, max_length: int) -> dict:
+    """max_length: tokens of one example, context and reply together. context_turns: turns of
+    context before a reply, as prepare bounded them (--context-turns), else the most any
+    training example has."""
+    options = dataset.stats.get("options") if isinstance(dataset.stats, dict) else None
+    turns = options.get("context_turns") if isinstance(options, dict) else None
+    if not isinstance(turns, int) or turns < 1:
+        turns = max((len(e["messages"]) - 1 for e in dataset.train), default=0) or None
+    return {"max_length": max_length, "context_turns": turns}
+
+
 def open_staging(staging: Path, resume: bool, state) -> str | None:
     """Make the staging folder; returns the checkpoint to resume from, if any."""
-    resume_from = None
-    if resume:
-        found = sorted(
-            (staging / "checkpoints").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])
-        )
-        resume_from = str(found[-1]) if found else None
-        if not resume_from:
-            log.warning("--resume: no checkpoint under %s; starting from the base", staging)
-    if state.is_main_process and not resume_from:
-        shutil.rmtree(staging, ignore_errors=True)  # a leftover of an abandoned run
+    checkpoints = staging / "checkpoints"
+    resume_from = get_last_checkpoint(checkpoints) if resume and checkpoints.is_dir() else None
+    if resume and not resume_from:
+        log.warning("--resume: no checkpoint under %s; starting from the base", staging)
+    if state.is_main_process and not resume_from and staging.exists():
+        if not is_ours(staging):  # never delete what we did not write, even under our name
+            raise OutputExistsError(
+                "a folder by the name train stages in exists and catgpt-train did not write it",
+                where=str(staging), fix="Move it away, or choose another --out.")  # fmt: skip
+        shutil.rmtree(staging)  # a leftover of an abandoned run
     state.wait_for_everyone()
     if state.is_main_process:
         staging.mkdir(parents=True, exist_ok=True)
+        mark_ours(staging, "model")  # from the start: a crashed run's leftover is ours too
     return resume_from
 
 
 @contextmanager
 def log_file(path: Path, enabled: bool):
-    """Copy this run's log lines into the model folder (train.log) while the block runs."""
+    """Copy this run's log lines into the model folder (private/train.log) while the block runs."""
     if not enabled:
         yield
         return

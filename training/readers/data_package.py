@@ -45,8 +45,8 @@ def messages_folder(folder: Path) -> Path | None:
     return None
 
 
-def _owner(messages_dir: Path) -> tuple[str, tuple[str, ...]]:
-    """(id, names) of the requester, from account/user.json when the package has it."""
+def _owner(messages_dir: Path) -> tuple[str, tuple[str, ...], str]:
+    """(id, names, username) of the requester, from account/user.json when the package has it."""
     for user_file in (messages_dir.parent / "account" / "user.json",
                       messages_dir.parent / "Account" / "user.json"):
         try:
@@ -59,8 +59,10 @@ def _owner(messages_dir: Path) -> tuple[str, tuple[str, ...]]:
             user[key] for key in ("global_name", "username") if isinstance(user.get(key), str)
             and user[key]
         ))
-        return _text(user.get("id")) or OWNER_FALLBACK, names or (OWNER_FALLBACK,)
-    return OWNER_FALLBACK, (OWNER_FALLBACK,)
+        username = user.get("username")
+        return (_text(user.get("id")) or OWNER_FALLBACK, names or (OWNER_FALLBACK,),
+                username if isinstance(username, str) else "")
+    return OWNER_FALLBACK, (OWNER_FALLBACK,), ""
 
 
 def read(folder: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[Message]:
@@ -68,7 +70,7 @@ def read(folder: Path, report: ReadReport, *, salvage: bool = False) -> Iterator
     if messages_dir is None:
         raise ExportError("no messages/ folder with channel folders inside",
                           where=str(folder), fix=ADVICE)
-    owner_id, owner_names = _owner(messages_dir)
+    owner_id, owner_names, owner_username = _owner(messages_dir)
     if owner_id == OWNER_FALLBACK:
         report.notes.append("no account/user.json: the author is called 'package-owner'")
     # debug, not info: when the package is all there is, prepare's error says this already.
@@ -93,6 +95,7 @@ def read(folder: Path, report: ReadReport, *, salvage: bool = False) -> Iterator
                 author_id=owner_id,
                 author_name=owner_names[0],
                 author_aliases=owner_names,
+                author_username=owner_username,
                 is_bot=False,
                 timestamp=timestamp,
                 content=repair_text(content),

@@ -79,6 +79,7 @@ def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[M
                 author_id=author_id or author,
                 author_name=split_discriminator(author)[0],
                 author_aliases=split_discriminator(author),
+                author_username=author,  # DCE writes the username (Author.FullName) here
                 is_bot=False,  # CSV does not say; --exclude-author can drop a bot by name
                 timestamp=timestamp,
                 content=content,

@@ -147,8 +147,10 @@ def _on_break(path, report, position, last_id, error, salvage) -> None:
 
 
 @functools.lru_cache(maxsize=4096)
-def _author_names(author_id, username, nickname, global_name) -> tuple[str, str, tuple[str, ...]]:
-    """(id, shown name, every alias) for an author; cached: a few people write most lines."""
+def _author_names(author_id, username, nickname,
+                  global_name) -> tuple[str, str, tuple[str, ...], str]:
+    """(id, shown name, every alias, username) for an author; cached: a few people write most
+    lines."""
     if (any(n is not None and type(n) is not str for n in (username, nickname, global_name))
             or (author_id is not None and _text(author_id) is None)):
         raise TypeError("the careful path names the field that is not text")
@@ -160,10 +162,10 @@ def _author_names(author_id, username, nickname, global_name) -> tuple[str, str,
         alias for name in (shown, nickname, global_name, username) if name
         for alias in split_discriminator(name)
     ))
-    return str(author_id or username), shown, aliases
+    return str(author_id or username), shown, aliases, username
 
 
-def _author(author: dict) -> tuple[str, str, tuple[str, ...]]:
+def _author(author: dict) -> tuple[str, str, tuple[str, ...], str]:
     return _author_names(author.get("id"), author.get("name"), author.get("nickname"),
                          author.get("globalName"))
 
@@ -180,7 +182,7 @@ def _to_message(item: dict, channel_id, channel_name, guild_name, path,
         message_id, author, content = item["id"], item["author"], item["content"]
         if type(message_id) is not str or not message_id:
             raise TypeError("the careful path says what is wrong with the id")
-        author_id, shown, aliases = _author_names(
+        author_id, shown, aliases, username = _author_names(
             author.get("id"), author.get("name"), author.get("nickname"), author.get("globalName"))
         stamp = item["timestamp"]
         return Message(
@@ -190,6 +192,7 @@ def _to_message(item: dict, channel_id, channel_name, guild_name, path,
             _from_iso(stamp) if stamp.endswith("+00:00") else _utc(stamp),
             content if content.isascii() else repair_text(content),
             None, len(item["attachments"]) if type(item["attachments"]) is list else 0,
+            author_username=username,
         )
     except (KeyError, TypeError, AttributeError, ValueError):
         return _to_message_in_full(item, channel_id, channel_name, guild_name, path, report)
@@ -232,7 +235,7 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
     if problem:
         report.drop("malformed", f"message {number} (id {shown_id})", f"{problem}, not text")
         return None
-    author_id, shown, aliases = _author(author)
+    author_id, shown, aliases, username = _author(author)
     reference = item.get("reference")
     reply_to = None
     forwarded = False
@@ -273,6 +276,7 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
         ) if stickers else (),
         embed_count=len(_list(item.get("embeds"))),
         forwarded=forwarded,
+        author_username=username,
     )
 
 

@@ -112,6 +112,7 @@ def _finish(pending: dict, report: ReadReport, channel_id, channel_name, guild_n
         author_id=names[0],
         author_name=names[0],
         author_aliases=names,
+        author_username=pending["author"],  # DCE writes the username (Author.FullName) here
         is_bot=False,
         timestamp=pending["timestamp"],
         content="\n".join(pending["lines"]).strip("\n"),

@@ -1,0 +1,35 @@
+"""The persona's own Discord accounts, from the model folder's catgpt.json.
+
+`persona.account_ids` lists the accounts `catgpt-train prepare` resolved the persona to
+(DESIGN.md contract 2). The bot labels those accounts apart whatever name they show now, so
+the real person talking to their bot never reads to the model as the persona itself. The card
+is read once, by catgpt.folder; this only turns its ids into Discord's integers.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from bot.errors import ModelLoadError
+from catgpt.errors import ModelFolderError
+from catgpt.folder import read_card
+
+log = logging.getLogger(__name__)
+
+
+def persona_account_ids(folder: Path) -> frozenset[int]:
+    """The ids in `persona.account_ids`; none for a folder without a card or without ids."""
+    try:
+        raw = read_card(folder).account_ids
+    except ModelFolderError as error:
+        raise ModelLoadError(error.what, where=error.where, fix=error.fix) from None
+    # Ids are written as strings (JSON numbers lose digits past 2**53) or numbers; an export
+    # without ids has none to give, so anything else is skipped, not an error.
+    ids = [v for v in raw if v.isascii() and v.isdigit()]
+    if len(ids) < len(raw):
+        log.warning(
+            "catgpt.json: %d persona account id(s) are not Discord ids; ignored",
+            len(raw) - len(ids),
+        )
+    return frozenset(int(v) for v in ids)

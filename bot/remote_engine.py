@@ -1,0 +1,330 @@
+"""The remote engine: the local engine's surface, with the model on an inference server.
+
+    caller (any thread) ── submit() ──► engine's event loop thread ──► replier.prompts.build
+        ▲                                                          ──► POST /v1/completions
+        │                                                              (text, stop, max_tokens)
+        └──── asyncio.wrap_future ◄── Future ◄────────────────────── replier.finish (cut, clean)
+
+Same surface as bot.engine.Engine (`reply`, `submit`, `persona`, `persona_names`, `aliases`,
+`stop_accepting`, `close`, `aclose`), so the cogs and the console take either. Why its own event
+loop on its own thread, like the local engine's worker: the console waits on `submit()`'s
+future from a thread with no loop, the HTTP client's connections belong to one loop, and a
+tokenizer is not safe across threads; here one thread renders every prompt and owns the client,
+whichever thread asked. The Discord loop only ever awaits a future.
+
+The model folder stays the single source of the prompt, through the one reply path
+(catgpt.reply): the Replier is built by catgpt.prompt.prompt_builder_for with the same limits as
+the local backend's (the trained bounds from catgpt.json, lowered by the settings; the window
+from config.json; the persona's names as labels), each prompt's text goes to the server with
+eos and the prompt's stop strings, and the completion ends in Replier.finish (the cut at
+another speaker's label, then clean_reply), as each row of the local backend's batch does.
+Sampling values come from generation_config.json. This process loads no weights and imports no
+torch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.errors import EngineBusy, EngineClosed, EngineError, GenerationError, ModelLoadError
+from bot.remote import CompletionResult, CompletionsClient
+from catgpt.errors import ModelFolderError
+from catgpt.folder import (
+    folder_max_new_tokens,
+    folder_window,
+    generation_defaults,
+    load_fast_tokenizer,
+    read_card,
+)
+from catgpt.prompt import Prompt, prompt_builder_for
+from catgpt.reply import CallerBackend, Completion, Replier
+
+log = logging.getLogger(__name__)
+
+
+def sampling_from(generation_config: dict) -> dict:
+    """The folder's sampling defaults as OpenAI completion fields.
+
+    `do_sample: false` (or no do_sample, transformers' default) is greedy: temperature 0 on
+    every server. Otherwise temperature and top_p. Not sent, because they are not OpenAI
+    fields (transformers serve answers 422): top_k and repetition_penalty. The servers that
+    read the same folder apply them from its generation_config.json anyway (transformers serve
+    starts every request from it; vLLM's `--generation-config auto`, its default); llama.cpp
+    and Ollama take them as flags or Modelfile parameters (docs/bot.md). repetition_penalty is
+    not mapped to frequency_penalty: one divides the logits of every token already seen once,
+    the other subtracts a multiple of its count, so no one value of one equals the other.
+    """
+    if not generation_config.get("do_sample"):
+        return {"temperature": 0.0}
+    sampling = {"temperature": float(generation_config.get("temperature", 1.0))}
+    if generation_config.get("top_p") is not None:
+        sampling["top_p"] = float(generation_config["top_p"])
+    return sampling
+
+
+def stop_strings(prompt: Prompt, eos: str | None) -> list[str]:
+    """What the server should stop at: eos, and the prompt's stop strings (a new line or word
+    that opens another turn; see Prompt.stop_strings). Only a hint that saves tokens: the reply
+    is cut by Replier.finish afterwards, as the local backend's is."""
+    return sorted({*prompt.stop_strings, *([eos] if eos else [])})
+
+
+def completion_from(result: CompletionResult) -> Completion:
+    """The server's answer as the reply path's Completion.
+
+    A server's "stop" is eos or one of our stop strings alike (and the client has cut the
+    string off): called "eos" here, as the label stops left in the text become "label" in
+    finish. "length": max_tokens ran out.
+    """
+    return Completion(result.text, "length" if result.finish_reason == "length" else "eos")
+
+
+def load_remote_replier(
+    folder: str | Path,
+    *,
+    max_new_tokens: int | None = None,
+    history: int | None = None,
+) -> Replier:
+    """The reply path for a folder served elsewhere: card, tokenizer and template, no weights.
+
+    The same construction as catgpt.generator.load_replier's, with the numbers the loaded
+    model would give read from the folder's JSON instead. Raises ModelLoadError.
+    """
+    folder = Path(folder)
+    try:
+        card = read_card(folder)
+        tokenizer = load_fast_tokenizer(folder)
+        window = folder_window(folder, tokenizer)
+        max_new = folder_max_new_tokens(folder)
+        # The server tokenizes the text with the tokenizer's defaults, so the specials those
+        # add (a BOS for some models) come on top of the prompt: they take room in the window.
+        added = len(tokenizer("")["input_ids"])
+        try:
+            prompts, bounds = prompt_builder_for(
+                tokenizer,
+                card,
+                window=window - added,
+                max_new_tokens=max_new,
+                history=history,
+                wanted_new_tokens=max_new_tokens,
+            )
+        except ModelFolderError as error:
+            # Say which folder (and file in it) cannot be served, as load_replier does.
+            error.where = str(folder / error.where) if error.where else str(folder)
+            raise
+    except ModelFolderError as error:
+        raise ModelLoadError(error.what, where=error.where, fix=error.fix) from None
+    return Replier(prompts, CallerBackend(bounds.max_new_tokens), card)
+
+
+class RemoteEngine:
+    def __init__(
+        self,
+        client: CompletionsClient,
+        replier: Replier,
+        *,
+        eos: str | None = None,
+        sampling: dict | None = None,
+    ):
+        self.client = client
+        self.replier = replier
+        self.eos = eos
+        self.sampling = dict(sampling if sampling is not None else {})
+        self._lock = threading.Lock()
+        self._accepting = True
+        self._closed = False
+        self._aborting = False
+        self._tasks: set[asyncio.Task] = set()  # touched on the engine's loop only
+        self.stats = {"served": 0, "failed": 0, "busy": 0}
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._run_loop, name="catgpt-remote", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def from_folder(
+        cls,
+        folder: str | Path,
+        *,
+        api_base: str,
+        api_model: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        concurrency: int = 32,
+        queue_size: int = 32,
+        max_new_tokens: int | None = None,
+        history: int | None = None,
+        check: bool = True,
+    ) -> RemoteEngine:
+        """Read the folder's card, tokenizer and defaults, then (check=True) ask the server.
+
+        Blocking (about a second): run it off the event loop. Raises ModelLoadError for a folder
+        that cannot render prompts, BackendError when the server is unreachable or does not
+        serve the model. max_new_tokens / history: the settings, capped by the trained bounds.
+        """
+        replier = load_remote_replier(folder, max_new_tokens=max_new_tokens, history=history)
+        client = CompletionsClient(
+            api_base,
+            model=api_model,
+            api_key=api_key,
+            timeout=timeout,
+            concurrency=concurrency,
+            queue_size=queue_size,
+        )
+        config = generation_defaults(folder)
+        unsent = {}  # repetition_penalty counts in greedy decoding too; top_k only when sampling
+        if config.get("repetition_penalty", 1.0) != 1.0:
+            unsent["repetition_penalty"] = config["repetition_penalty"]
+        if config.get("do_sample") and config.get("top_k"):
+            unsent["top_k"] = config["top_k"]
+        if unsent:
+            log.info("not sent to the server (no OpenAI field; it applies its own): %s", unsent)
+        eos = replier.prompts.tokenizer.eos_token
+        engine = cls(client, replier, eos=eos, sampling=sampling_from(config))
+        if check:
+            try:
+                engine.check()
+            except BaseException:
+                engine.close(1.0)
+                raise
+        log.info(
+            "persona %r from %s, served by %s as %r; prompts of at most %d tokens%s, replies of %d",
+            replier.persona,
+            folder,
+            client.base_url,
+            client.model,
+            replier.prompts.max_tokens,
+            f" and {replier.prompts.max_turns} turns" if replier.prompts.max_turns else "",
+            replier.max_new_tokens,
+        )
+        return engine
+
+    @classmethod
+    def from_settings(cls, settings, *, check: bool = True) -> RemoteEngine:
+        return cls.from_folder(
+            settings.model,
+            api_base=settings.api_base,
+            api_model=settings.api_model,
+            api_key=settings.api_key,
+            timeout=settings.api_timeout,
+            # In flight at the server at once: the server batches them (continuous batching).
+            concurrency=settings.max_batch,
+            queue_size=settings.queue_size,
+            max_new_tokens=settings.max_new_tokens,
+            history=settings.history,
+            check=check,
+        )
+
+    def __repr__(self) -> str:
+        return f"RemoteEngine({self.client!r}, persona={self.persona!r})"
+
+    @property
+    def persona(self) -> str:
+        return self.replier.persona
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(self.replier.aliases)
+
+    @property
+    def persona_names(self) -> tuple[str, ...]:
+        return (self.persona, *self.aliases)
+
+    # ---- the caller's side (any thread) ---------------------------------------------------
+
+    def check(self) -> str:
+        """The server's health check (blocking); returns the model name it serves."""
+        return asyncio.run_coroutine_threadsafe(self.client.check(), self._loop).result()
+
+    def submit(self, messages: Sequence[dict]) -> concurrent.futures.Future:
+        """Start one reply; EngineClosed at once when closing, EngineBusy via the future."""
+        with self._lock:
+            if not self._accepting:
+                raise EngineClosed()
+            return asyncio.run_coroutine_threadsafe(self._answer(list(messages)), self._loop)
+
+    async def reply(self, messages: Sequence[dict]) -> str:
+        """The persona's reply; cancelling the awaiting task cancels the HTTP request."""
+        return await asyncio.wrap_future(self.submit(messages))
+
+    def stop_accepting(self) -> None:
+        with self._lock:
+            self._accepting = False
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Stop taking requests, let those in flight finish within `timeout`, cancel the rest.
+
+        Blocking; returns True when the loop thread exited. Safe to call twice.
+        """
+        with self._lock:
+            self._accepting = False
+            first, self._closed = not self._closed, True
+        if first and self._thread.is_alive():
+            done = asyncio.run_coroutine_threadsafe(self._shutdown(timeout), self._loop)
+            try:
+                done.result(timeout + 5.0)
+            except Exception:  # a failing close must not stop the bot's own shutdown
+                log.warning("remote engine did not shut down cleanly", exc_info=True)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5.0)
+        return not self._thread.is_alive()
+
+    async def aclose(self, timeout: float = 10.0) -> bool:
+        return await asyncio.to_thread(self.close, timeout)
+
+    # ---- the engine's loop thread -----------------------------------------------------------
+
+    def _run_loop(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.close()
+
+    async def _answer(self, messages: list[dict]) -> str:
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        try:
+            # Rendering is milliseconds of CPU on this thread, never on the Discord loop.
+            prompt = self.replier.prompts.build(messages)
+            result = await self.client.complete(
+                prompt.text,
+                stop=stop_strings(prompt, self.eos),
+                max_tokens=self.replier.max_new_tokens,
+                sampling=self.sampling,
+            )
+            reply = self.replier.finish(prompt, completion_from(result))
+        except asyncio.CancelledError:
+            if self._aborting:  # cut short by shutdown: the user hears "going to sleep"
+                raise EngineClosed() from None
+            raise
+        except EngineBusy:
+            self.stats["busy"] += 1
+            raise
+        except EngineError:
+            self.stats["failed"] += 1
+            raise
+        except Exception:  # a bug or a template error: logged, and the user hears the apology
+            log.exception("remote reply failed")
+            self.stats["failed"] += 1
+            raise GenerationError() from None
+        finally:
+            self._tasks.discard(task)
+        self.stats["served"] += 1
+        return reply.text
+
+    async def _shutdown(self, timeout: float) -> None:
+        pending = set(self._tasks)
+        if pending:
+            _, pending = await asyncio.wait(pending, timeout=timeout)
+        if pending:
+            log.warning("%d remote request(s) still running; cancelling them", len(pending))
+            self._aborting = True
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await self.client.aclose()

@@ -1,0 +1,134 @@
+"""The completions client's own rules, against a scripted stand-in server (aiohttp).
+
+The real server (`transformers serve`, test_remote.py) never rate-limits or fails on cue;
+this one answers what each test scripts, and counts the requests it got.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from aiohttp import web
+
+from bot.errors import EngineBusy, GenerationError, ServerUnavailable
+from bot.remote import CompletionResult, CompletionsClient, cut_at_stop
+from bot.remote_engine import completion_from, sampling_from, stop_strings
+from catgpt.prompt import Prompt
+from catgpt.reply import Completion
+
+KEY = "sk-test-0123456789abcdef-SECRET"
+OK = {
+    "id": "cmpl-1",
+    "object": "text_completion",
+    "created": 0,
+    "model": "tiny",
+    "choices": [{"index": 0, "text": " meow meow\nalice: hi", "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 5, "completion_tokens": 6, "total_tokens": 11},
+}
+
+
+@pytest.fixture
+async def scripted():
+    """A server answering /v1/completions from `answers` (status, body), in order."""
+    answers: list[tuple[int, dict]] = []
+    seen: list[dict] = []
+
+    async def completions(request: web.Request) -> web.Response:
+        seen.append({"json": await request.json(), "headers": dict(request.headers)})
+        status, body = answers.pop(0) if len(answers) > 1 else answers[0]
+        # 10 ms, not the SDK's 0.5-1 s backoff: the server says when to come back.
+        headers = {"retry-after-ms": "10"} if status >= 429 else {}
+        return web.json_response(body, status=status, headers=headers)
+
+    app = web.Application()
+    app.router.add_post("/v1/completions", completions)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    client = CompletionsClient(f"http://127.0.0.1:{port}/v1", model="tiny", api_key=KEY)
+    try:
+        yield client, answers, seen
+    finally:
+        await client.aclose()
+        await runner.cleanup()
+
+
+async def test_sends_only_openai_fields_and_cuts_the_stop_string(scripted):
+    client, answers, seen = scripted
+    answers.append((200, OK))
+    result = await client.complete(
+        "alice: hi<eos>mochi:", stop=["\nalice:"], max_tokens=12, sampling={"temperature": 0.0}
+    )
+    assert result.text == " meow meow" and result.finish_reason == "stop"
+    assert result.completion_tokens == 6
+    body = seen[0]["json"]
+    assert set(body) == {"model", "prompt", "max_tokens", "stop", "temperature"}
+    assert body["max_tokens"] == 12 and body["stop"] == ["\nalice:"]
+    assert seen[0]["headers"]["Authorization"] == f"Bearer {KEY}"
+    with pytest.raises(ValueError, match="top_k"):  # transformers serve would answer 422
+        await client.complete("x", stop=[], max_tokens=1, sampling={"top_k": 50})
+    assert len(seen) == 1
+
+
+async def test_5xx_is_retried_then_answered(scripted):
+    client, answers, seen = scripted
+    answers.extend([(503, {"error": "loading"}), (500, {"error": "oops"}), (200, OK)])
+    result = await client.complete("p", stop=["\nalice:"], max_tokens=4)
+    assert result.text == " meow meow" and len(seen) == 3
+
+
+async def test_still_rate_limited_after_the_retries_is_busy(scripted):
+    client, answers, seen = scripted
+    answers.append((429, {"error": "slow down"}))
+    with pytest.raises(EngineBusy):
+        await client.complete("p", stop=[], max_tokens=4)
+    assert len(seen) == 3  # the first try and two retries
+
+
+async def test_a_server_down_for_good_is_unavailable(scripted):
+    client, answers, seen = scripted
+    answers.append((502, {"error": "bad gateway"}))
+    with pytest.raises(ServerUnavailable):
+        await client.complete("p", stop=[], max_tokens=4)
+    assert len(seen) == 3
+
+
+async def test_a_refused_request_is_not_retried_and_the_key_stays_out_of_the_log(scripted, caplog):
+    client, answers, seen = scripted
+    # A server that echoes the request headers in its error body.
+    answers.append((422, {"detail": f"unexpected field; headers: Bearer {KEY}"}))
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(GenerationError):
+            await client.complete("p", stop=[], max_tokens=4)
+    assert len(seen) == 1
+    assert "HTTP 422" in caplog.text and "[key]" in caplog.text
+    assert KEY not in caplog.text and KEY not in repr(client)
+
+
+def test_cut_at_stop_takes_the_earliest():
+    assert cut_at_stop(" a\nbob: b\nalice: c", ["\nalice:", "\nbob:"]) == " a"
+    assert cut_at_stop("no stop here", ["\nalice:"]) == "no stop here"
+    assert cut_at_stop("x", []) == "x"
+
+
+def test_sampling_comes_from_generation_config_as_openai_fields():
+    assert sampling_from({"do_sample": False, "temperature": 0.8}) == {"temperature": 0.0}
+    assert sampling_from({}) == {"temperature": 0.0}  # transformers' default is greedy
+    folder = {"do_sample": True, "temperature": 0.8, "top_p": 0.9, "top_k": 50,
+              "repetition_penalty": 1.1}  # fmt: skip
+    assert sampling_from(folder) == {"temperature": 0.8, "top_p": 0.9}
+
+
+def test_stop_strings_open_other_turns_but_not_the_personas_own_label():
+    prompt = Prompt([], "", ("mochi", "mochi-chan", "alice"), own_names=("mochi", "mochi-chan"))
+    stops = stop_strings(prompt, "<eos>")
+    assert stops == sorted(["<eos>", "\nmochi:", "\nmochi-chan:", "\nalice:", " alice:"])
+    assert stop_strings(prompt, None) == sorted(set(prompt.stop_strings))
+
+
+def test_a_server_answer_ends_like_a_local_completion():
+    assert completion_from(CompletionResult(" hi", "stop")) == Completion(" hi", "eos")
+    assert completion_from(CompletionResult(" hi", "length")) == Completion(" hi", "length")

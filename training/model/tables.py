@@ -1,0 +1,117 @@
+"""The eval figures as tables: rows defined once, written as fixed-width text (the console) or
+as Markdown (the model card). Pure functions over catgpt.json's "evaluation" dict.
+"""
+
+from __future__ import annotations
+
+import math
+
+from training.model.style import MARKERS
+
+# catgpt.json's side keys -> column titles
+SIDES = {"real": "real", "fine_tuned": "fine-tuned", "base": "base",
+         "prompted_base": "prompted base"}  # fmt: skip
+LABEL_WIDTH = 50
+
+
+def percent(value) -> str:
+    return "n/a" if value is None else f"{100 * value:.0f}%"
+
+
+def number(value) -> str:
+    if value is None:
+        return "n/a"
+    return "inf" if isinstance(value, float) and math.isinf(value) else f"{value:.3f}"
+
+
+def loss_rows(figures: dict) -> list[list[str]]:
+    """Header and the val loss / perplexity rows: fine-tuned, base, and the prompted base."""
+    header = ["", "fine-tuned", f"base ({figures.get('base') or '?'})"]
+    keys = ["", "base_"]
+    if figures.get("prompted_base_val_loss") is not None:
+        header.append("prompted base")
+        keys.append("prompted_base_")
+    return [
+        header,
+        [f"val loss ({figures.get('val_persona_tokens', '?')} persona tokens)",
+         *(number(figures.get(k + "val_loss")) for k in keys)],
+        ["val perplexity", *(number(figures.get(k + "val_perplexity")) for k in keys)],
+    ]  # fmt: skip
+
+
+def sampling_rows(figures: dict) -> list[list[str]]:
+    """The sampled replies' figures (fine-tuned model only); [] when nothing was sampled."""
+    if not figures.get("samples"):
+        return []
+    return [
+        [f"replies sampled for {figures['samples']} val contexts", "fine-tuned"],
+        [f"ended with eos before {figures.get('max_new_tokens')} new tokens",
+         percent(figures["ended_with_eos"])],
+        ["exact copies of a training reply (20+ chars)", percent(figures["exact_copy_rate"])],
+        ["share with an 8-token span from training replies", percent(figures["span8_share"])],
+        ["  baseline: real val replies, same measure",
+         percent(figures["span8_share_val_baseline"])],
+    ]  # fmt: skip
+
+
+def _marker_value(kind: str, value) -> str:
+    if value is None:
+        return "n/a"
+    if kind in ("share", "overlap"):
+        return percent(value)
+    return f"{value:.1f}" if abs(value) >= 1 or value == 0 else f"{value:.2f}"
+
+
+def style_rows(style: dict | None) -> list[list[str]]:
+    """One row per style marker, one column per side, and the style distance last."""
+    if not style or not style.get("markers"):
+        return []
+    sides = [side for side in SIDES if side in style["markers"]]
+    rows = [[f"style of the replies ({style['replies']} val contexts)",
+             *(SIDES[side] for side in sides)]]  # fmt: skip
+    for marker in MARKERS:
+        rows.append([marker.label, *(_marker_value(marker.kind, style["markers"][s][marker.key])
+                                     for s in sides)])  # fmt: skip
+    rows.append(["style distance (0 = as the real replies)",
+                 *(number(style["distance"].get(s)) for s in sides)])  # fmt: skip
+    return rows
+
+
+def text_table(rows: list[list[str]], width: int = 14) -> str:
+    """Fixed width: labels left in LABEL_WIDTH, values right-aligned in `width` columns."""
+    if not rows:
+        return ""
+    width = max(width, *(len(cell) + 2 for row in rows for cell in row[1:]))
+    return "\n".join(
+        f"{row[0]:<{LABEL_WIDTH}}" + "".join(f"{cell:>{width}}" for cell in row[1:])
+        for row in rows
+    )
+
+
+def markdown_table(rows: list[list[str]]) -> list[str]:
+    """GitHub/Hub Markdown: the first row is the header; values right-aligned."""
+    if not rows:
+        return []
+    columns = max(len(row) for row in rows)
+
+    def line(cells: list[str]) -> str:
+        cells = [c.strip().replace("|", "\\|") for c in cells] + [""] * (columns - len(cells))
+        return "| " + " | ".join(cells) + " |"
+
+    return [line(rows[0]), "|---" + "|---:" * (columns - 1) + "|", *map(line, rows[1:])]
+
+
+def evaluation_markdown(figures: dict) -> list[str]:
+    """The model card's evaluation: loss, sampling and style tables, as `eval` prints them."""
+    lines = markdown_table(loss_rows(figures))
+    if figures.get("prompted_base_val_loss") is not None:
+        lines += ["", f"*Prompted base*: the base model with {figures['few_shot']} of the "
+                  "persona's training replies as example turns before each context, the usual "
+                  "alternative to fine-tuning."]  # fmt: skip
+    for rows in (sampling_rows(figures), style_rows(figures.get("style"))):
+        if rows:
+            lines += ["", *markdown_table(rows)]
+    if figures.get("style"):
+        lines += ["", "Style distance: the mean over the markers of each one's difference from "
+                  "the real replies, scaled to [0, 1]; 0 is indistinguishable by these markers."]
+    return lines
