@@ -43,6 +43,7 @@ class Settings:
     message_content: bool = False
     shutdown_timeout: float = 10.0
     log_level: str = "INFO"
+    copy_guard: bool = True
 
     def __post_init__(self) -> None:
         if self.device.split(":")[0] not in DEVICES:
@@ -237,6 +238,7 @@ def load_settings(
         message_content=_bool(env, "CATGPT_MESSAGE_CONTENT", False),
         shutdown_timeout=_number(env, "CATGPT_SHUTDOWN_TIMEOUT", 10.0, float),
         log_level=(env.get("CATGPT_LOG_LEVEL", "") or "INFO").strip().upper(),
+        copy_guard=_bool(env, "CATGPT_COPY_GUARD", True),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(
