@@ -18,6 +18,7 @@ No torch here: `catgpt.generator.load_replier` builds the local path (and import
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -64,6 +65,11 @@ class Reply:
     finish: Finish
     copied: int = 0  # its runs of the copy guard's n tokens found in training replies
     candidates: int = 1  # replies drawn for this conversation (more when the guard drew again)
+    # With the copy guard: the first draw (what CATGPT_COPY_GUARD=off sends) when the guard
+    # replaced it, and the seconds the guard added to the call (checks and draws again; the
+    # same for every reply of a batch, which is answered together).
+    first: Reply | None = None
+    guard_seconds: float = 0.0
 
 
 class Replier:
@@ -123,8 +129,9 @@ class Replier:
     def _guarded(self, prompts: Sequence[Prompt], replies: list[Reply], should_stop) -> list[Reply]:
         """Draw again, up to guard.retries times, for the replies with a training run in them;
         keep each one's candidate with the fewest such runs (the earlier one on a tie)."""
-        guard = self.guard
+        guard, started = self.guard, time.perf_counter()
         best = [replace(r, copied=guard.copied(r.text)) for r in replies]
+        replaced: set[int] = set()  # the replies whose first draw was not the least copying
         for _ in range(guard.retries):
             again = [i for i, reply in enumerate(best) if reply.copied]
             if not again or (should_stop is not None and should_stop()):
@@ -136,9 +143,14 @@ class Replier:
                 copied, tries = guard.copied(reply.text), best[i].candidates + 1
                 if copied < best[i].copied:
                     best[i] = replace(reply, copied=copied, candidates=tries)
+                    replaced.add(i)
                 else:
                     best[i] = replace(best[i], candidates=tries)
-        return best
+        seconds = time.perf_counter() - started
+        return [
+            replace(reply, guard_seconds=seconds, first=first if i in replaced else None)
+            for i, (reply, first) in enumerate(zip(best, replies, strict=True))
+        ]
 
     def generate(
         self,

@@ -138,9 +138,11 @@ def test_a_recited_reply_is_drawn_again_with_the_guard_and_sent_without(tokenize
     reply = replier(tokenizer, guarded, guard_of(index, tokenizer)).replies([chat()])[0]
     assert reply.text == FRESH and reply.copied == 0 and reply.candidates == 2
     off = ScriptedBackend(TRAINING[0], FRESH)
-    reply = replier(tokenizer, off).replies([chat()])[0]
-    assert reply.text == TRAINING[0] and reply.candidates == 1  # guard off: the parrot is back
+    unguarded = replier(tokenizer, off).replies([chat()])[0]
+    assert unguarded.text == TRAINING[0] and unguarded.candidates == 1  # the parrot is back
     assert off.texts == [FRESH]  # and nothing was drawn again
+    # The guarded reply keeps the first draw, what the guard off sends (eval reports both).
+    assert reply.first == unguarded and unguarded.first is None
 
 
 def test_only_the_copying_replies_are_drawn_again_as_a_smaller_batch(tokenizer, index):
@@ -151,6 +153,7 @@ def test_only_the_copying_replies_are_drawn_again_as_a_smaller_batch(tokenizer, 
     assert [r.text for r in replies] == [FRESH, "so anyway", "nya~ no"]
     assert [r.candidates for r in replies] == [1, 2, 1]
     assert backend.batches == [3, 1]
+    assert [r.first.text if r.first else None for r in replies] == [None, TRAINING[1], None]
 
 
 def test_when_every_draw_copies_the_least_copying_one_is_sent(tokenizer, index):

@@ -15,7 +15,6 @@ from pathlib import Path
 from catgpt.copy_guard import load_guard
 from catgpt.folder import card_from_dict
 from catgpt.generator import local_replier
-from catgpt.reply import Replier
 from catgpt.runtime import context_window, pick_device
 from training.errors import DatasetError, ModelError
 from training.model import bases, evaluation, few_shot, sharing, style, tables
@@ -97,15 +96,14 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
     if options.eval_samples > 0:
         contexts = evaluation.pick_contexts(dataset.val, options.eval_samples, seed)
         # The bot's reply path over this model: its bounds, stop at labels, reply cleaning.
-        replier = local_replier(model, tokenizer, persona)
+        # With the copy guard, as the bot serves by default (None for a folder train did not
+        # index); each sample also carries what the guard off would have sent.
+        guard = load_guard(model_dir, tokenizer)
+        replier = local_replier(model, tokenizer, persona, guard=guard)
         replies = evaluation.sample_replies(replier, contexts, batch_size, seed)
         figures["copy_guard"] = None
-        guard = load_guard(model_dir, tokenizer)  # None for a folder train did not index
         if guard is not None:
-            # The same contexts and seeds with the guard on, as the bot serves them by default.
-            guarded = Replier(replier.prompts, replier.backend, replier.card, guard)
-            unguarded, replies = replies, evaluation.sample_replies(guarded, contexts,
-                                                                    batch_size, seed)  # fmt: skip
+            unguarded = [r.unguarded for r in replies]
             figures["copy_guard"] = evaluation.guard_figures(
                 tokenizer, unguarded, replies, guard.n, dataset.train, dataset.val
             ) | {"retries": guard.retries}

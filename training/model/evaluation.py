@@ -22,7 +22,7 @@ import logging
 import math
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -80,6 +80,7 @@ class Sample:
     at_label: bool = False  # cut where the model began another speaker's turn
     seconds: float = 0.0  # the wall time of the batch it came in: what its asker waited
     candidates: int = 1  # replies drawn for it (more when the copy guard drew again)
+    unguarded: Sample | None = None  # with the copy guard on: what the guard off would send
 
 
 def pick_contexts(examples: list[dict], n: int, seed: int) -> list[dict]:
@@ -104,6 +105,12 @@ def sample_replies(
     So the prompt is bounded and cut as the bot's is, a reply stops at another speaker's label
     and is cleaned as users would get it: what is measured is what is served. Batches are
     seeded (seed + batch number), so the same seed gives the same replies.
+
+    With the replier's copy guard on, each sample also carries what the guard off would have
+    sent (`unguarded`): the guard's first draw is the unguarded path's draw, same prompts, same
+    seed, and its seconds are the batch's less what the guard added. One pass, so both sides
+    are timed in the same call: two passes would differ by more than the guard costs (a CPU
+    runs a batch shape faster the second time, and a shared machine's load moves).
     """
     samples = []
     for number, start in enumerate(range(0, len(examples), batch_size)):
@@ -112,10 +119,18 @@ def sample_replies(
         replies = replier.replies([context for context, _ in chunk], seed=seed + number)
         seconds = time.perf_counter() - started
         for (context, reference), reply in zip(chunk, replies, strict=True):
-            ended, at_label = reply.finish == "eos", reply.finish == "label"
-            samples.append(Sample(context, reply.text, reference, ended, at_label, seconds,
-                                  reply.candidates))  # fmt: skip
+            sample = as_sample(context, reference, reply, seconds)
+            if replier.guard is not None:
+                first = reply.first or replace(reply, candidates=1)
+                sample.unguarded = as_sample(context, reference, first,
+                                             seconds - reply.guard_seconds)  # fmt: skip
+            samples.append(sample)
     return samples
+
+
+def as_sample(context: list[dict], reference: str, reply, seconds: float) -> Sample:
+    ended, at_label = reply.finish == "eos", reply.finish == "label"
+    return Sample(context, reply.text, reference, ended, at_label, seconds, reply.candidates)
 
 
 def token_spans(tokenizer, text: str, n: int = SPAN_TOKENS) -> set[tuple[int, ...]]:
@@ -182,8 +197,8 @@ def guard_figures(tokenizer, off: list[Sample], on: list[Sample], n: int, train:
                   val: list[dict]) -> dict:  # fmt: skip
     """The copy figures with the copy guard off and on, and the real val replies' baseline.
 
-    `off` and `on` answer the same contexts with the same seeds, so the guard's first draws are
-    the `off` replies: what differs is what the guard did.
+    `off` and `on` answer the same contexts with the same seeds (`off` is `on`'s unguarded
+    side, sample_replies): what differs is what the guard did.
     """
     index = CopyIndex.build(tokenizer, [split_target(e)[1] for e in train], (SPAN_TOKENS, n))
     val_replies = [split_target(e)[1] for e in val]

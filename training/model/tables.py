@@ -63,11 +63,12 @@ def sampling_rows(figures: dict) -> list[list[str]]:
         row("exact copies of a training reply (20+ chars)", "exact_copy_rate"),
         row("share with an 8-token span from training replies", "span8_share"),
     ]  # fmt: skip
+    if guard and guard["n"] != 8:  # at 8 it is the row above
+        rows.append(row(f"share with a span of {guard['n']} tokens (the guard's n)",
+                        "long_span_share"))  # fmt: skip
     if guard:
-        rows += [
-            row(f"share with a {guard['n']}-token span (the copy guard's n)", "long_span_share"),
-            ["drawn again by the copy guard", "", percent(guard["on"].get("resampled")), ""],
-        ]
+        rows.append(["drawn again by the copy guard", "", percent(guard["on"].get("resampled")),
+                     ""])  # fmt: skip
     if any(side.get("seconds_per_reply_mean") is not None for side in sides):
         rows.append(["seconds per reply, mean / p90 (its batch's time)",
                      *(seconds(side) for side in sides), ""])  # fmt: skip
