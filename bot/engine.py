@@ -93,6 +93,7 @@ class Engine:
         max_new_tokens: int | None = None,
         history: int | None = None,
         cpu_threads: int | None = None,
+        copy_guard: bool = True,
     ) -> Engine:
         """Load a model folder and start the worker. Blocking: run it off the event loop.
 
@@ -110,6 +111,7 @@ class Engine:
                 max_new_tokens=max_new_tokens,
                 history=history,
                 cpu_threads=cpu_threads,
+                copy_guard=copy_guard,
             )
         except DeviceUnavailable as error:
             raise ModelLoadError(
@@ -132,6 +134,7 @@ class Engine:
             max_new_tokens=settings.max_new_tokens,
             history=settings.history,
             cpu_threads=settings.cpu_threads,
+            copy_guard=settings.copy_guard,
         )
 
     @property

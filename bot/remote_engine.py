@@ -33,6 +33,7 @@ from pathlib import Path
 
 from bot.errors import EngineBusy, EngineClosed, EngineError, GenerationError, ModelLoadError
 from bot.remote import CompletionResult, CompletionsClient
+from catgpt.copy_guard import load_guard
 from catgpt.errors import ModelFolderError
 from catgpt.folder import (
     folder_max_new_tokens,
@@ -89,6 +90,7 @@ def load_remote_replier(
     *,
     max_new_tokens: int | None = None,
     history: int | None = None,
+    copy_guard: bool = True,
 ) -> Replier:
     """The reply path for a folder served elsewhere: card, tokenizer and template, no weights.
 
@@ -117,9 +119,10 @@ def load_remote_replier(
             # Say which folder (and file in it) cannot be served, as load_replier does.
             error.where = str(folder / error.where) if error.where else str(folder)
             raise
+        guard = load_guard(folder, tokenizer) if copy_guard else None
     except ModelFolderError as error:
         raise ModelLoadError(error.what, where=error.where, fix=error.fix) from None
-    return Replier(prompts, CallerBackend(bounds.max_new_tokens), card)
+    return Replier(prompts, CallerBackend(bounds.max_new_tokens), card, guard)
 
 
 class RemoteEngine:
@@ -158,6 +161,7 @@ class RemoteEngine:
         queue_size: int = 32,
         max_new_tokens: int | None = None,
         history: int | None = None,
+        copy_guard: bool = True,
         check: bool = True,
     ) -> RemoteEngine:
         """Read the folder's card, tokenizer and defaults, then (check=True) ask the server.
@@ -166,7 +170,9 @@ class RemoteEngine:
         that cannot render prompts, BackendError when the server is unreachable or does not
         serve the model. max_new_tokens / history: the settings, capped by the trained bounds.
         """
-        replier = load_remote_replier(folder, max_new_tokens=max_new_tokens, history=history)
+        replier = load_remote_replier(
+            folder, max_new_tokens=max_new_tokens, history=history, copy_guard=copy_guard
+        )
         client = CompletionsClient(
             api_base,
             model=api_model,
@@ -216,6 +222,7 @@ class RemoteEngine:
             queue_size=settings.queue_size,
             max_new_tokens=settings.max_new_tokens,
             history=settings.history,
+            copy_guard=settings.copy_guard,
             check=check,
         )
 
@@ -291,13 +298,21 @@ class RemoteEngine:
         try:
             # Rendering is milliseconds of CPU on this thread, never on the Discord loop.
             prompt = self.replier.prompts.build(messages)
-            result = await self.client.complete(
-                prompt.text,
-                stop=stop_strings(prompt, self.eos),
-                max_tokens=self.replier.max_new_tokens,
-                sampling=self.sampling,
-            )
-            reply = self.replier.finish(prompt, completion_from(result))
+            reply = await self._draw(prompt)
+            guard = self.replier.guard
+            if guard is not None and self.sampling.get("temperature"):  # greedy: same again
+                # The copy guard, as the local path applies it (catgpt/reply.py): a reply that
+                # repeats a long run of a training reply is asked for again; the least copying
+                # of the draws is sent.
+                best, copied = reply, guard.copied(reply.text)
+                for _ in range(guard.retries if copied else 0):
+                    again = await self._draw(prompt)
+                    again_copied = guard.copied(again.text)
+                    if again_copied < copied:
+                        best, copied = again, again_copied
+                    if not copied:
+                        break
+                reply = best
         except asyncio.CancelledError:
             if self._aborting:  # cut short by shutdown: the user hears "going to sleep"
                 raise EngineClosed() from None
@@ -316,6 +331,15 @@ class RemoteEngine:
             self._tasks.discard(task)
         self.stats["served"] += 1
         return reply.text
+
+    async def _draw(self, prompt):
+        result = await self.client.complete(
+            prompt.text,
+            stop=stop_strings(prompt, self.eos),
+            max_tokens=self.replier.max_new_tokens,
+            sampling=self.sampling,
+        )
+        return self.replier.finish(prompt, completion_from(result))
 
     async def _shutdown(self, timeout: float) -> None:
         pending = set(self._tasks)

@@ -98,6 +98,7 @@ class Settings:
     # Which gateway shards this process runs (None / empty: Discord's recommended count, all).
     shard_count: int | None = None
     shard_ids: tuple[int, ...] = ()
+    copy_guard: bool = True
 
     def __post_init__(self) -> None:
         if not self.dms:
@@ -329,6 +330,7 @@ def load_settings(
         log_level=(env.get("CATGPT_LOG_LEVEL", "") or "INFO").strip().upper(),
         **_backend_settings(env),
         **_shard_settings(env),
+        copy_guard=_bool(env, "CATGPT_COPY_GUARD", True),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(

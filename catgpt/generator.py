@@ -22,6 +22,7 @@ from transformers.utils import logging as hf_logging
 
 from catgpt import runtime
 from catgpt.cleaning import cut_at_turn, turn_pattern
+from catgpt.copy_guard import CopyGuard, load_guard
 from catgpt.errors import ModelFolderError
 from catgpt.folder import DEFAULT_MAX_NEW_TOKENS, PersonaCard, load_tokenizer, read_card
 from catgpt.prompt import Prompt, prompt_builder_for
@@ -180,10 +181,12 @@ def local_replier(
     *,
     max_new_tokens: int | None = None,
     history: int | None = None,
+    guard: CopyGuard | None = None,
 ) -> Replier:
     """The reply path over an already loaded model (what `eval` holds), within the card's bounds.
 
     max_new_tokens / history: the settings, capped by the trained bounds (catgpt.prompt.limits).
+    guard: the copy guard (catgpt.copy_guard); None sends the first draw as it is.
     """
     backend = LocalBackend(model, tokenizer)
     prompts, bounds = prompt_builder_for(
@@ -195,7 +198,7 @@ def local_replier(
         wanted_new_tokens=max_new_tokens,
     )
     backend.max_new_tokens = bounds.max_new_tokens
-    return Replier(prompts, backend, card)
+    return Replier(prompts, backend, card, guard)
 
 
 def load_model(folder: Path, device: torch.device):
@@ -227,8 +230,12 @@ def load_replier(
     max_new_tokens: int | None = None,
     history: int | None = None,
     cpu_threads: int | None = None,
+    copy_guard: bool = True,
 ) -> Replier:
     """Load and check a model folder for serving. Blocking (seconds): call it off the event loop.
+
+    copy_guard: draw again a reply that repeats a long run of a training reply (the folder's
+    copy_index.json; a folder without one is served unguarded, with one log line).
 
     Raises runtime.DeviceUnavailable for a device this machine lacks, ModelFolderError for a
     folder that cannot serve; checks the cheap things (card, tokenizer, template) before the
@@ -244,10 +251,15 @@ def load_replier(
     hf_logging.disable_progress_bar()
     card = read_card(folder)
     tokenizer = load_tokenizer(folder)
+    if copy_guard:
+        guard = load_guard(folder, tokenizer)  # before the weights: a damaged index is cheap
+    else:
+        guard = None
+        log.info("copy guard off: replies may repeat training messages word for word")
     model = load_model(folder, target)
     try:
         replier = local_replier(
-            model, tokenizer, card, max_new_tokens=max_new_tokens, history=history
+            model, tokenizer, card, max_new_tokens=max_new_tokens, history=history, guard=guard
         )
     except ModelFolderError as error:
         # Say which folder (and file in it) cannot be served.

@@ -84,3 +84,58 @@ def test_a_folder_that_cannot_render_prompts_is_one_line_naming_it(tiny_model_di
     assert str(template.value).startswith(f"{broken / 'chat_template.jinja'}: the chat template")
     for error in (missing.value, template.value):
         assert "\n" not in str(error)
+
+
+class ScriptedServer:
+    """Stands in for CompletionsClient: answers from a script, records what was asked."""
+
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.asked = 0
+
+    async def complete(self, prompt, *, stop, max_tokens, sampling):
+        from bot.remote import CompletionResult
+
+        self.asked += 1
+        return CompletionResult(self.answers.pop(0), "stop")
+
+    async def aclose(self):
+        pass
+
+
+class RecitedGuard:
+    """A copy guard that counts how often `recited` is in a reply."""
+
+    retries = 3
+
+    def __init__(self, recited: str):
+        self.recited = recited
+
+    def copied(self, text: str) -> int:
+        return text.count(self.recited)
+
+
+@pytest.mark.parametrize(("sampling", "answers", "sent", "asked"), [
+    # A copying reply is asked for again; the first that does not copy is sent.
+    ({"temperature": 0.8}, ["my secret diary", "something new"], "something new", 2),
+    # All draws copy: the least copying one goes out.
+    ({"temperature": 0.8}, ["my secret diary my secret diary", "my secret diary", "my secret "
+                            "diary x my secret diary", "my secret diary y my secret diary"],
+     "my secret diary", 4),
+    # Greedy decoding would only repeat itself: no second request.
+    ({"temperature": 0.0}, ["my secret diary"], "my secret diary", 1),
+])
+def test_the_copy_guard_works_on_the_remote_path_too(tiny_model_dir, tmp_path, sampling,
+                                                      answers, sent, asked):  # fmt: skip
+    from bot.remote_engine import RemoteEngine
+
+    folder = bounded_folder(tiny_model_dir, tmp_path)
+    replier = load_remote_replier(folder, copy_guard=False)
+    replier.guard = RecitedGuard("my secret diary")
+    server = ScriptedServer(answers)
+    engine = RemoteEngine(server, replier, sampling=sampling)
+    try:
+        assert engine.submit(chat("bob: what did you write?")).result(timeout=30) == sent
+        assert server.asked == asked
+    finally:
+        engine.close(5.0)

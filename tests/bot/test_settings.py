@@ -115,6 +115,14 @@ def test_bad_values_name_the_setting(model_dir, name, value, message):
         load_settings(env(model_dir, **{name: value}))
 
 
+def test_the_copy_guard_is_on_unless_turned_off(model_dir):
+    assert load_settings(env(model_dir)).copy_guard is True
+    for value, on in (("on", True), ("off", False), ("OFF", False), ("true", True), ("", True)):
+        assert load_settings(env(model_dir, CATGPT_COPY_GUARD=value)).copy_guard is on, value
+    with pytest.raises(SettingsError, match="CATGPT_COPY_GUARD: 'sometimes' is not"):
+        load_settings(env(model_dir, CATGPT_COPY_GUARD="sometimes"))
+
+
 def test_model_folder_must_exist_and_look_like_a_model(tmp_path):
     with pytest.raises(SettingsError, match="CATGPT_MODEL: no model folder"):
         load_settings({"DISCORD_TOKEN": TOKEN})

@@ -15,6 +15,7 @@ from training.model.evaluation import (
     CopyIndex,
     Sample,
     copy_figures,
+    guard_figures,
     pick_contexts,
     sample_replies,
 )
@@ -61,6 +62,25 @@ def test_copy_figures_against_the_val_baseline(tokenizer):
     assert figures["exact_copy_rate"] == 0.5
     assert figures["span8_share"] == 0.5
     assert figures["span8_share_val_baseline"] == 0.5
+
+
+def test_guard_figures_off_and_on_beside_the_val_baseline(tokenizer):
+    recital = "one two three four five six seven eight nine ten"
+    train = [example(recital), example("nya~ feed me")]
+    val = [example("the red dot is back again"), example("one two three four five six")]
+    off = [Sample([], recital, "", True, seconds=2.0), Sample([], "nya~", "", True, seconds=2.0)]
+    on = [Sample([], "the red dot", "", True, seconds=3.0, candidates=2),
+          Sample([], "nya~", "", True, seconds=3.0)]  # fmt: skip
+    figures = guard_figures(tokenizer, off, on, 9, train, val)
+    assert figures["n"] == 9
+    assert figures["off"]["exact_copy_rate"] == 0.5 and figures["off"]["long_span_share"] == 0.5
+    assert figures["on"]["exact_copy_rate"] == 0.0 and figures["on"]["long_span_share"] == 0.0
+    assert figures["on"]["resampled"] == 0.5 and figures["on"]["candidates_mean"] == 1.5
+    assert figures["off"]["seconds_per_reply_mean"] == 2.0
+    assert figures["on"]["seconds_per_reply_p90"] == 3.0
+    # The real val replies: one shares 6 tokens with training (a habit), none shares 9.
+    assert figures["val_baseline"]["long_span_share"] == 0.0
+    assert figures["val_baseline"]["exact_copy_rate"] == 0.0
 
 
 class ScriptedBackend:
@@ -121,6 +141,20 @@ def test_eval_command_prints_and_records(trained_tiny, capsys):
                 "span8_share_val_baseline"):  # fmt: skip
         assert 0.0 <= figures[key] <= 1.0
     assert "## Evaluation" in (trained_tiny / "README.md").read_text()
+    # The copy guard: the same figures with it off and on, beside the real val replies.
+    guard = figures["copy_guard"]
+    assert guard["n"] == json.loads((trained_tiny / "catgpt.json").read_text())["copy_guard"]["n"]
+    for side in (guard["off"], guard["on"], guard["val_baseline"]):
+        for key in ("exact_copy_rate", "span8_share", "long_span_share"):
+            assert 0.0 <= side[key] <= 1.0
+    for side in (guard["off"], guard["on"]):
+        assert 0 < side["seconds_per_reply_mean"] <= side["seconds_per_reply_p90"]
+    assert 0.0 <= guard["on"]["resampled"] <= 1.0 and guard["on"]["candidates_mean"] >= 1
+    # What the bot serves by default (the guard on) is what the main figures describe.
+    assert figures["exact_copy_rate"] == guard["on"]["exact_copy_rate"]
+    assert guard["n"] == 8 or f"share with a span of {guard['n']} tokens" in out
+    assert "guard on" in out
+    assert "guard on" in (trained_tiny / "README.md").read_text()
 
 
 def test_eval_needs_a_model_folder(tmp_path, capsys):

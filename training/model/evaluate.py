@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
+from catgpt.copy_guard import load_guard
 from catgpt.folder import card_from_dict
 from catgpt.generator import local_replier
 from catgpt.runtime import context_window, pick_device
@@ -95,8 +96,18 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
     if options.eval_samples > 0:
         contexts = evaluation.pick_contexts(dataset.val, options.eval_samples, seed)
         # The bot's reply path over this model: its bounds, stop at labels, reply cleaning.
-        replier = local_replier(model, tokenizer, persona)
+        # With the copy guard, as the bot serves by default (None for a folder train did not
+        # index); each sample also carries what the guard off would have sent.
+        guard = load_guard(model_dir, tokenizer)
+        replier = local_replier(model, tokenizer, persona, guard=guard)
         replies = evaluation.sample_replies(replier, contexts, batch_size, seed)
+        figures["copy_guard"] = None
+        if guard is not None:
+            unguarded = [r.unguarded for r in replies]
+            figures["copy_guard"] = evaluation.guard_figures(
+                tokenizer, unguarded, replies, guard.n, dataset.train, dataset.val
+            ) | {"retries": guard.retries}
+        # The figures and the style of the replies as served (guard on where there is one).
         figures.update(evaluation.copy_figures(tokenizer, replies, dataset.train, dataset.val))
         figures["max_new_tokens"] = replier.max_new_tokens
         figures["examples"] = [
@@ -145,9 +156,14 @@ def format_table(figures: dict, show: int = 3) -> str:
     if figures.get("prompted_base_val_loss") is not None:
         lines.append(f"prompted base: the base with {figures['few_shot']} training replies as "
                      "example turns before each context")  # fmt: skip
-    for rows in (tables.sampling_rows(figures), tables.style_rows(figures.get("style"))):
-        if rows:
-            lines += ["", tables.text_table(rows)]
+    sampling, style_rows = tables.sampling_rows(figures), tables.style_rows(figures.get("style"))
+    if sampling:
+        lines += ["", tables.text_table(sampling)]
+        if figures.get("copy_guard"):
+            lines.append(f"copy guard: replies sharing a {figures['copy_guard']['n']}-token run "
+                         "with one training reply are drawn again (same contexts and seeds)")
+    if style_rows:
+        lines += ["", tables.text_table(style_rows)]
     for example in (figures.get("examples") or [])[:show]:
         last = example["context"][-1] if example["context"] else None
         said = f"{last.get('name') or last['role']}: {last['content']}" if last else "(no context)"

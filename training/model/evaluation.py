@@ -11,6 +11,9 @@
    - the share of replies sharing a span of 8+ tokens with some training reply;
    - the same span share for the real held-out val replies: the baseline, since people repeat
      themselves too. A model far above its baseline is reciting, not imitating.
+3. With the folder's copy guard (catgpt.copy_guard) off and on: the same figures, the share
+   sharing a run of the guard's n tokens with a training reply (and its val baseline), the
+   share the guard drew again, and the seconds per reply.
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from __future__ import annotations
 import logging
 import math
 import random
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 
+from catgpt.copy_guard import token_ids
 from catgpt.reply import Replier
 from training.model.collate import PadCollator
 from training.model.features import IGNORE_INDEX
@@ -73,6 +78,9 @@ class Sample:
     reference: str  # what the persona really wrote
     ended: bool  # an eos came before max_new_tokens
     at_label: bool = False  # cut where the model began another speaker's turn
+    seconds: float = 0.0  # the wall time of the batch it came in: what its asker waited
+    candidates: int = 1  # replies drawn for it (more when the copy guard drew again)
+    unguarded: Sample | None = None  # with the copy guard on: what the guard off would send
 
 
 def pick_contexts(examples: list[dict], n: int, seed: int) -> list[dict]:
@@ -97,43 +105,61 @@ def sample_replies(
     So the prompt is bounded and cut as the bot's is, a reply stops at another speaker's label
     and is cleaned as users would get it: what is measured is what is served. Batches are
     seeded (seed + batch number), so the same seed gives the same replies.
+
+    With the replier's copy guard on, each sample also carries what the guard off would have
+    sent (`unguarded`): the guard's first draw is the unguarded path's draw, same prompts, same
+    seed, and its seconds are the batch's less what the guard added. One pass, so both sides
+    are timed in the same call: two passes would differ by more than the guard costs (a CPU
+    runs a batch shape faster the second time, and a shared machine's load moves).
     """
     samples = []
     for number, start in enumerate(range(0, len(examples), batch_size)):
         chunk = [split_target(e) for e in examples[start : start + batch_size]]
+        started = time.perf_counter()
         replies = replier.replies([context for context, _ in chunk], seed=seed + number)
+        seconds = time.perf_counter() - started
         for (context, reference), reply in zip(chunk, replies, strict=True):
-            ended, at_label = reply.finish == "eos", reply.finish == "label"
-            samples.append(Sample(context, reply.text, reference, ended, at_label))
+            sample = as_sample(context, reference, reply, seconds)
+            if replier.guard is not None:
+                first = reply.first or replace(reply, candidates=1)
+                sample.unguarded = as_sample(context, reference, first,
+                                             seconds - reply.guard_seconds)  # fmt: skip
+            samples.append(sample)
     return samples
 
 
+def as_sample(context: list[dict], reference: str, reply, seconds: float) -> Sample:
+    ended, at_label = reply.finish == "eos", reply.finish == "label"
+    return Sample(context, reply.text, reference, ended, at_label, seconds, reply.candidates)
+
+
 def token_spans(tokenizer, text: str, n: int = SPAN_TOKENS) -> set[tuple[int, ...]]:
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    ids = token_ids(tokenizer, text)
     return {tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)}
 
 
 @dataclass
 class CopyIndex:
-    """The training replies, indexed for the two copying measures."""
+    """The training replies, indexed for the copying measures (plain text: eval's own use)."""
 
     long_replies: list[str] = field(default_factory=list)  # >= COPY_MIN_CHARS, for exact copies
-    spans: set = field(default_factory=set)  # every SPAN_TOKENS-gram of every training reply
+    spans: dict[int, set] = field(default_factory=dict)  # n -> every n-gram of every reply
 
     @classmethod
-    def build(cls, tokenizer, replies: list[str]) -> CopyIndex:
-        index = cls()
+    def build(cls, tokenizer, replies: list[str], lengths=(SPAN_TOKENS,)) -> CopyIndex:
+        index = cls(spans={n: set() for n in lengths})
         for reply in set(replies):
             if len(reply.strip()) >= COPY_MIN_CHARS:
                 index.long_replies.append(reply.strip())
-            index.spans |= token_spans(tokenizer, reply)
+            for n, spans in index.spans.items():
+                spans |= token_spans(tokenizer, reply, n)
         return index
 
     def is_exact_copy(self, text: str) -> bool:
         return any(reply in text for reply in self.long_replies)
 
-    def shares_span(self, tokenizer, text: str) -> bool:
-        return not token_spans(tokenizer, text).isdisjoint(self.spans)
+    def shares_span(self, tokenizer, text: str, n: int = SPAN_TOKENS) -> bool:
+        return not token_spans(tokenizer, text, n).isdisjoint(self.spans[n])
 
 
 def share(flags: list[bool]) -> float | None:
@@ -152,4 +178,51 @@ def copy_figures(tokenizer, samples: list[Sample], train: list[dict], val: list[
         "span8_share": share([index.shares_span(tokenizer, s.reply) for s in samples]),
         "span8_share_val_baseline": share([index.shares_span(tokenizer, r) for r in val_replies]),
         "exact_copy_rate_val_baseline": share([index.is_exact_copy(r) for r in val_replies]),
+        **latency(samples),
+    }
+
+
+def latency(samples: list[Sample]) -> dict:
+    """Seconds per reply (its batch's wall time): mean and 90th percentile (nearest rank)."""
+    seconds = sorted(s.seconds for s in samples)
+    if not seconds:
+        return {"seconds_per_reply_mean": None, "seconds_per_reply_p90": None}
+    return {
+        "seconds_per_reply_mean": round(sum(seconds) / len(seconds), 3),
+        "seconds_per_reply_p90": round(seconds[math.ceil(0.9 * len(seconds)) - 1], 3),
+    }
+
+
+def guard_figures(tokenizer, off: list[Sample], on: list[Sample], n: int, train: list[dict],
+                  val: list[dict]) -> dict:  # fmt: skip
+    """The copy figures with the copy guard off and on, and the real val replies' baseline.
+
+    `off` and `on` answer the same contexts with the same seeds (`off` is `on`'s unguarded
+    side, sample_replies): what differs is what the guard did.
+    """
+    index = CopyIndex.build(tokenizer, [split_target(e)[1] for e in train], (SPAN_TOKENS, n))
+    val_replies = [split_target(e)[1] for e in val]
+
+    def side(samples: list[Sample]) -> dict:
+        return {
+            "ended_with_eos": share([s.ended for s in samples]),
+            "exact_copy_rate": share([index.is_exact_copy(s.reply) for s in samples]),
+            "span8_share": share([index.shares_span(tokenizer, s.reply) for s in samples]),
+            "long_span_share": share([index.shares_span(tokenizer, s.reply, n) for s in samples]),
+            **latency(samples),
+        }
+
+    return {
+        "n": n,
+        "off": side(off),
+        "on": {
+            **side(on),
+            "resampled": share([s.candidates > 1 for s in on]),
+            "candidates_mean": round(sum(s.candidates for s in on) / len(on), 3) if on else None,
+        },
+        "val_baseline": {
+            "exact_copy_rate": share([index.is_exact_copy(r) for r in val_replies]),
+            "span8_share": share([index.shares_span(tokenizer, r) for r in val_replies]),
+            "long_span_share": share([index.shares_span(tokenizer, r, n) for r in val_replies]),
+        },
     }

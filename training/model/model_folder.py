@@ -4,6 +4,8 @@
     tokenizer.json, tokenizer_config.json, chat_template.jinja
     generation_config.json             sampling defaults the bot uses as they are
     catgpt.json                        persona, base, dataset stats, training args, eval figures
+    copy_index.json                    the copy guard's keyed hashes of long runs of the persona's
+                                       training replies (catgpt/copy_guard.py; no text)
     README.md                          model card (shows the three pictures below)
     training_log.jsonl                 loss / val loss per logging step and epoch
     train.log                          the run's log lines
@@ -158,6 +160,21 @@ def write_model_card(folder: Path, card: dict) -> None:
         lines += ["", "## Evaluation", "", *evaluation_markdown(evaluation)]
         if evaluation.get("style"):
             lines += _picture(folder, STYLE_PICTURE, "Style markers of real and sampled replies")
+    guard = card.get("copy_guard")
+    if guard:
+        lines += [
+            "",
+            "## Copy guard",
+            "",
+            f"`copy_index.json` holds keyed hashes of every run of {guard['n']} tokens in the",
+            "persona's training replies (no text). When a sampled reply repeats one, the bot draws",
+            f"again, up to {guard.get('retries', 3)} times, and sends the least copying reply;",
+            "`CATGPT_COPY_GUARD=off` turns it off. The length is the shortest run that at most",
+            f"{guard.get('threshold', 0.05):.0%} of the persona's real held-out replies share with",
+            "their training replies, within "
+            f"{guard.get('bounds', [6, 16])[0]}-{guard.get('bounds', [6, 16])[1]} tokens: longer "
+            "than their habitual phrases.",
+        ]
     if (folder / "private").is_dir():
         lines += [
             "",

@@ -40,18 +40,44 @@ def loss_rows(figures: dict) -> list[list[str]]:
 
 
 def sampling_rows(figures: dict) -> list[list[str]]:
-    """The sampled replies' figures (fine-tuned model only); [] when nothing was sampled."""
+    """The sampled replies' figures (fine-tuned model only; with the copy guard off and on where
+    the folder has one) beside the real val replies; [] when nothing was sampled."""
     if not figures.get("samples"):
         return []
-    return [
-        [f"replies sampled for {figures['samples']} val contexts", "fine-tuned"],
-        [f"ended with eos before {figures.get('max_new_tokens')} new tokens",
-         percent(figures["ended_with_eos"])],
-        ["exact copies of a training reply (20+ chars)", percent(figures["exact_copy_rate"])],
-        ["share with an 8-token span from training replies", percent(figures["span8_share"])],
-        ["  baseline: real val replies, same measure",
-         percent(figures["span8_share_val_baseline"])],
+    guard = figures.get("copy_guard")
+    sides = [guard["off"], guard["on"]] if guard else [figures]
+    baseline = guard["val_baseline"] if guard else {
+        "exact_copy_rate": figures.get("exact_copy_rate_val_baseline"),
+        "span8_share": figures.get("span8_share_val_baseline"),
+    }  # fmt: skip
+
+    def row(label: str, key: str, real: bool = True) -> list[str]:
+        return [label, *(percent(side.get(key)) for side in sides),
+                percent(baseline.get(key)) if real else ""]  # fmt: skip
+
+    rows = [
+        [f"replies sampled for {figures['samples']} val contexts",
+         *(["guard off", "guard on"] if guard else ["fine-tuned"]), "real val replies"],
+        row(f"ended with eos before {figures.get('max_new_tokens')} new tokens",
+            "ended_with_eos", real=False),
+        row("exact copies of a training reply (20+ chars)", "exact_copy_rate"),
+        row("share with an 8-token span from training replies", "span8_share"),
     ]  # fmt: skip
+    if guard and guard["n"] != 8:  # at 8 it is the row above
+        rows.append(row(f"share with a span of {guard['n']} tokens (the guard's n)",
+                        "long_span_share"))  # fmt: skip
+    if guard:
+        rows.append(["drawn again by the copy guard", "", percent(guard["on"].get("resampled")),
+                     ""])  # fmt: skip
+    if any(side.get("seconds_per_reply_mean") is not None for side in sides):
+        rows.append(["seconds per reply, mean / p90 (its batch's time)",
+                     *(seconds(side) for side in sides), ""])  # fmt: skip
+    return rows
+
+
+def seconds(side: dict) -> str:
+    mean, p90 = side.get("seconds_per_reply_mean"), side.get("seconds_per_reply_p90")
+    return "n/a" if mean is None else f"{mean:.2f} / {p90:.2f}"
 
 
 def _marker_value(kind: str, value) -> str:
@@ -111,6 +137,12 @@ def evaluation_markdown(figures: dict) -> list[str]:
     for rows in (sampling_rows(figures), style_rows(figures.get("style"))):
         if rows:
             lines += ["", *markdown_table(rows)]
+    guard = figures.get("copy_guard")
+    if guard:
+        lines += ["", f"*Copy guard*: a reply sharing a run of {guard['n']} tokens with one "
+                  f"training reply is drawn again, up to {guard.get('retries', 3)} times, and "
+                  "the least copying draw is sent (`copy_index.json`; `CATGPT_COPY_GUARD=off` "
+                  "turns it off). Both columns answer the same contexts with the same seeds."]
     if figures.get("style"):
         lines += ["", "Style distance: the mean over the markers of each one's difference from "
                   "the real replies, scaled to [0, 1]; 0 is indistinguishable by these markers."]

@@ -31,7 +31,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from catgpt.runtime import context_window, pick_device
 from training.data.report import REPORT_PICTURE
 from training.errors import ModelError, OutputExistsError
-from training.model import model_folder, sharing
+from training.model import copy_index, model_folder, sharing
 from training.model.arguments import TrainArgs
 from training.model.bases import load_base
 from training.model.callbacks import TIED_HEAD_NOTICE, StepReport, TimeBudget, ValReport
@@ -222,6 +222,9 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             if args.lora:  # a plain model folder: the bot needs no peft
                 final = final.merge_and_unload()
             model_folder.save_model(final, tokenizer, staging)
+            # The serving path's copy guard: hashes of long runs of the training replies.
+            card["copy_guard"] = copy_index.write_index(staging, tokenizer, dataset.train,
+                                                        dataset.val)  # fmt: skip
             model_folder.write_log(staging, trainer.state.log_history)
             shutil.rmtree(staging / "checkpoints", ignore_errors=True)
             write_pictures(staging, trainer.state.log_history, card, Path(args.data))
