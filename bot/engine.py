@@ -53,7 +53,30 @@ class _Request:
 _STOP = object()  # sentinel: the worker exits when it reaches this in the queue
 
 
-class Engine:
+class PersonaOfReplies:
+    """The persona an engine's reply path speaks as; both engines (local and remote) have it.
+
+    `_replier_attribute` names the engine's attribute that writes the replies (it has `persona`
+    and `aliases`): the local engine's generator, the remote engine's replier.
+    """
+
+    _replier_attribute = "generator"
+
+    @property
+    def persona(self) -> str:
+        return getattr(self, self._replier_attribute).persona
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return tuple(getattr(self, self._replier_attribute).aliases)
+
+    @property
+    def persona_names(self) -> tuple[str, ...]:
+        """Every name the persona goes by: never a speaker label, and stripped from its replies."""
+        return (self.persona, *self.aliases)
+
+
+class Engine(PersonaOfReplies):
     def __init__(
         self,
         generator: Generator,
@@ -136,19 +159,6 @@ class Engine:
             cpu_threads=settings.cpu_threads,
             copy_guard=settings.copy_guard,
         )
-
-    @property
-    def persona(self) -> str:
-        return self.generator.persona
-
-    @property
-    def aliases(self) -> tuple[str, ...]:
-        return tuple(self.generator.aliases)
-
-    @property
-    def persona_names(self) -> tuple[str, ...]:
-        """Every name the persona goes by: never a speaker label, and stripped from its replies."""
-        return (self.persona, *self.aliases)
 
     # ---- the caller's side (any thread, usually the event loop) ---------------------------
 

@@ -31,6 +31,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot.engine import PersonaOfReplies
 from bot.errors import EngineBusy, EngineClosed, EngineError, GenerationError, ModelLoadError
 from bot.remote import CompletionResult, CompletionsClient
 from catgpt.copy_guard import load_guard
@@ -125,7 +126,9 @@ def load_remote_replier(
     return Replier(prompts, CallerBackend(bounds.max_new_tokens), card, guard)
 
 
-class RemoteEngine:
+class RemoteEngine(PersonaOfReplies):
+    _replier_attribute = "replier"
+
     def __init__(
         self,
         client: CompletionsClient,
@@ -228,18 +231,6 @@ class RemoteEngine:
 
     def __repr__(self) -> str:
         return f"RemoteEngine({self.client!r}, persona={self.persona!r})"
-
-    @property
-    def persona(self) -> str:
-        return self.replier.persona
-
-    @property
-    def aliases(self) -> tuple[str, ...]:
-        return tuple(self.replier.aliases)
-
-    @property
-    def persona_names(self) -> tuple[str, ...]:
-        return (self.persona, *self.aliases)
 
     # ---- the caller's side (any thread) ---------------------------------------------------
 

@@ -36,7 +36,7 @@ CORPUS = [
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     import torch
-    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
+    from transformers import GPT2Config, GPT2LMHeadModel
 
     # Tests may use training/ to build a model folder; the bot itself never imports it.
     from training.model.bases import train_tiny_tokenizer
@@ -58,9 +58,17 @@ def tiny_model_dir(tmp_path_factory):
     )
     model = GPT2LMHeadModel(config)
     model.resize_token_embeddings(len(tokenizer))
+    return save_model_folder(model, tokenizer, folder, max_new_tokens=12)
+
+
+def save_model_folder(model, tokenizer, folder, *, max_new_tokens: int):
+    """A servable folder: greedy decoding (tests compare exact replies), the persona card."""
+    from transformers import GenerationConfig
+
+    # save_pretrained writes model.generation_config: set it, or our values are lost.
     model.generation_config = GenerationConfig(
         do_sample=False,
-        max_new_tokens=12,
+        max_new_tokens=max_new_tokens,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
     )

@@ -13,7 +13,6 @@ shadow the test functions' parameters.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PERSONA
+from .conftest import PERSONA, save_model_folder
 
 # What the tiny model learns: the persona answers, then (no eos) alice talks on.
 LESSON = [
@@ -45,7 +44,7 @@ def lesson_text(eos: str) -> str:
 @pytest.fixture(scope="session", name="chatty_model_dir")
 def chatty_model_dir_fixture(tmp_path_factory):
     import torch
-    from transformers import GenerationConfig, GPT2Config, GPT2LMHeadModel
+    from transformers import GPT2Config, GPT2LMHeadModel
 
     from training.model.bases import train_tiny_tokenizer
     from training.model.chat_template import install_chat_template
@@ -80,19 +79,7 @@ def chatty_model_dir_fixture(tmp_path_factory):
     finally:
         torch.set_num_threads(threads)
     model.eval()
-    # save_pretrained writes model.generation_config: set it, or our values are lost.
-    model.generation_config = GenerationConfig(
-        do_sample=False,
-        max_new_tokens=16,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    (folder / "catgpt.json").write_text(
-        json.dumps({"persona": {"name": PERSONA, "aliases": ["mochi-chan"]}})
-    )
-    return folder
+    return save_model_folder(model, tokenizer, folder, max_new_tokens=16)
 
 
 def free_port() -> int:

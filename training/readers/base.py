@@ -64,6 +64,16 @@ def utf8_lines(handle, report: ReadReport) -> Iterator[str]:
         log.warning("%s: %s", report.path, note)
 
 
+def id_or_name(value) -> str | None:
+    """An id or name as the exports write it (a string; an integer id is accepted), else None:
+    the caller drops what is neither, since stringifying a list or number would train on it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def repair_text(text: str) -> str:
     """Valid Unicode from whatever a parser handed us.
 

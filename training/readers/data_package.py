@@ -21,7 +21,7 @@ from pathlib import Path
 
 from training.data.messages import Message
 from training.errors import ExportError
-from training.readers.base import ReadReport, parse_loose_timestamp, repair_text
+from training.readers.base import ReadReport, id_or_name, parse_loose_timestamp, repair_text
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _owner(messages_dir: Path) -> tuple[str, tuple[str, ...], str]:
             and user[key]
         ))
         username = user.get("username")
-        return (_text(user.get("id")) or OWNER_FALLBACK, names or (OWNER_FALLBACK,),
+        return (id_or_name(user.get("id")) or OWNER_FALLBACK, names or (OWNER_FALLBACK,),
                 username if isinstance(username, str) else "")
     return OWNER_FALLBACK, (OWNER_FALLBACK,), ""
 
@@ -122,9 +122,9 @@ def _channel_info(channel_dir: Path) -> dict:
     if not isinstance(info, dict):
         info = {}
     guild = info.get("guild") or {}
-    channel_id = _text(info.get("id")) or channel_dir.name.lstrip("c")
+    channel_id = id_or_name(info.get("id")) or channel_dir.name.lstrip("c")
     guild_name = guild.get("name") if isinstance(guild, dict) else None
-    return {"id": channel_id, "name": _text(info.get("name")) or channel_id,
+    return {"id": channel_id, "name": id_or_name(info.get("name")) or channel_id,
             "guild": guild_name if isinstance(guild_name, str) else None}
 
 
@@ -158,20 +158,12 @@ def _row(row, where: str) -> tuple:
     if timestamp is None:
         raise ExportError(f"unreadable timestamp {row['Timestamp']!r}", where=where,
                           fix="Download the data package again.")
-    if _text(row["ID"]) is None:
+    if id_or_name(row["ID"]) is None:
         raise ExportError("a message ID is not text", where=where,
                           fix="Download the data package again.")
     contents = row.get("Contents")
     # Text, or None for the caller to drop: stringifying a number or list would train on it.
     contents = "" if contents is None else contents if isinstance(contents, str) else None
     attachments = row.get("Attachments")
-    return (_text(row["ID"]), timestamp, contents,
+    return (id_or_name(row["ID"]), timestamp, contents,
             attachments if isinstance(attachments, str) else "")
-
-
-def _text(value) -> str | None:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None

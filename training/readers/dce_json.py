@@ -20,6 +20,7 @@ from training.data.messages import Message, MessageKind
 from training.errors import ExportError
 from training.readers.base import (
     ReadReport,
+    id_or_name,
     parse_iso_timestamp,
     repair_text,
     split_discriminator,
@@ -94,11 +95,11 @@ def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[M
         raise _wrong_shape(path, "no 'messages' list found")
     guild = header.get("guild") or {}
     channel = header.get("channel") or {}
-    channel_id = _text(channel.get("id")) or path.stem
-    channel_name = repair_text(_text(channel.get("name")) or path.stem)
+    channel_id = id_or_name(channel.get("id")) or path.stem
+    channel_name = repair_text(id_or_name(channel.get("name")) or path.stem)
     # DCE writes DMs under a placeholder guild with id 0.
-    guild_name = (None if (_text(guild.get("id")) or "0") == "0"
-                  else repair_text(_text(guild.get("name")) or "") or None)
+    guild_name = (None if (id_or_name(guild.get("id")) or "0") == "0"
+                  else repair_text(id_or_name(guild.get("name")) or "") or None)
 
     last_id = None
     with open_json(path) as raw, closing(DepthGuard(raw, path)) as counting:
@@ -152,7 +153,7 @@ def _author_names(author_id, username, nickname,
     """(id, shown name, every alias, username) for an author; cached: a few people write most
     lines."""
     if (any(n is not None and type(n) is not str for n in (username, nickname, global_name))
-            or (author_id is not None and _text(author_id) is None)):
+            or (author_id is not None and id_or_name(author_id) is None)):
         raise TypeError("the careful path names the field that is not text")
     username, nickname, global_name = (repair_text(str(n or "")) for n in
                                        (username, nickname, global_name))
@@ -208,7 +209,7 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
     message_id = item.get("id")
     author = item.get("author")
     timestamp = item.get("timestamp")
-    shown_id = _text(message_id)
+    shown_id = id_or_name(message_id)
     where = f"{path}: message {number}" + (f" (id {shown_id})" if shown_id else "")
     if not message_id or not isinstance(author, dict) or not timestamp:
         missing = [k for k in ("id", "author", "timestamp") if not item.get(k)]
@@ -241,7 +242,7 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
     forwarded = False
     if reference and isinstance(reference, dict):
         if kind_name == "Reply":
-            reply_to = _text(reference.get("messageId"))
+            reply_to = id_or_name(reference.get("messageId"))
         forwarded = reference.get("type") == "Forward"
     forwarded = forwarded or bool(item.get("forwardedMessage"))
     mentions = _list(item.get("mentions"))
@@ -268,8 +269,8 @@ def _to_message_in_full(item: dict, channel_id, channel_name, guild_name, path,
             else MessageKind.REPLY if reply_to else MessageKind.DEFAULT
         ),
         mention_names={
-            _text(m.get("id")): repair_text(_name(m.get("nickname")) or _name(m.get("name")))
-            for m in mentions if isinstance(m, dict) and _text(m.get("id"))
+            id_or_name(m.get("id")): repair_text(_name(m.get("nickname")) or _name(m.get("name")))
+            for m in mentions if isinstance(m, dict) and id_or_name(m.get("id"))
         } if mentions else {},
         sticker_names=tuple(
             repair_text(_name(s.get("name")) or "sticker") for s in stickers if isinstance(s, dict)
@@ -284,18 +285,11 @@ def _author_problem(author: dict) -> str | None:
     for key in ("name", "nickname", "globalName"):
         if author.get(key) is not None and not isinstance(author[key], str):
             return f"its author's {key} is {_kind(author[key])}"
-    if author.get("id") is not None and _text(author["id"]) is None:
+    if author.get("id") is not None and id_or_name(author["id"]) is None:
         return f"its author's id is {_kind(author['id'])}"
     return None
 
 
-def _text(value) -> str | None:
-    """An id or name as DCE writes it (a string; an integer id is accepted), else None."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def _name(value) -> str:
