@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 
 from bot.errors import BotError
 from bot.settings import load_settings, read_environment
@@ -89,7 +90,12 @@ def setup_logging(level: str) -> None:
     """discord.py's logging set-up: one handler on stderr, coloured on a terminal."""
     import discord.utils
 
-    discord.utils.setup_logging(level=level)
+    # Colour only on a terminal: discord.py also colours inside Docker, where the logs usually
+    # go to a file or `docker logs` and the escape codes would be noise.
+    plain = None if sys.stderr.isatty() else logging.Formatter(
+        "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"
+    )
+    discord.utils.setup_logging(level=level, formatter=plain)
     # The remote backend's HTTP client logs every request at INFO; keep that for -v.
     # (openai 1.x logs through httpx, recent releases through its fork httpx2.)
     for name in ("httpx", "httpx2"):

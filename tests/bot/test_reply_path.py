@@ -40,7 +40,7 @@ def bounded_folder(tiny_model_dir, tmp_path, **context):
 
 def test_the_trained_context_bounds_every_prompt(tiny_model_dir, tmp_path, caplog):
     folder = bounded_folder(tiny_model_dir, tmp_path, max_length=40, context_turns=3)
-    with caplog.at_level(logging.WARNING, logger="catgpt.prompt"):
+    with caplog.at_level(logging.INFO, logger="catgpt.prompt"):
         replier = load_replier(folder, device="cpu", history=20)  # CATGPT_HISTORY's default
     assert replier.prompts.max_turns == 3  # the setting was capped ...
     assert [r.getMessage() for r in caplog.records] == [  # ... saying so, once

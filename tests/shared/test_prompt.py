@@ -127,7 +127,7 @@ def test_settings_lower_the_trained_bounds(caplog):
 
 
 def test_settings_never_exceed_the_trained_bounds(caplog):
-    with caplog.at_level(logging.WARNING, logger="catgpt.prompt"):
+    with caplog.at_level(logging.INFO, logger="catgpt.prompt"):
         bounds = limits(CARD, window=8192, max_new_tokens=64, history=20, wanted_new_tokens=600)
     assert bounds.turns == 8 and bounds.max_new_tokens == 504 and bounds.prompt_tokens == 8
     messages = [r.getMessage() for r in caplog.records]
