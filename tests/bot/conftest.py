@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import discord
 import discord.ext.test as dpytest
@@ -36,7 +40,6 @@ CORPUS = [
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
 
     # Tests may use training/ to build a model folder; the bot itself never imports it.
     from training.model.bases import train_tiny_tokenizer
@@ -47,16 +50,7 @@ def tiny_model_dir(tmp_path_factory):
     install_chat_template(tokenizer, PERSONA)
 
     torch.manual_seed(0)
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=128,
-        n_embd=64,
-        n_layer=2,
-        n_head=2,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    model = GPT2LMHeadModel(config)
+    model = tiny_gpt2(tokenizer)
     model.resize_token_embeddings(len(tokenizer))
     return save_model_folder(model, tokenizer, folder, max_new_tokens=12)
 
@@ -340,3 +334,39 @@ def make_thread(parent: discord.TextChannel, name: str = "thread") -> discord.Th
     thread = discord.Thread(guild=guild, state=backend.get_state(), data=data)
     guild._add_thread(thread)
     return thread
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(*args: str, stdin: str) -> subprocess.CompletedProcess:
+    """`python ARGS` in a fresh process at the project root, with none of the host's bot
+    settings (CATGPT_*, DISCORD_TOKEN) in its environment: only what the test passes counts."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CATGPT_", "DISCORD_"))}
+    return subprocess.run(
+        [sys.executable, *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def tiny_gpt2(tokenizer):
+    """A 2-layer GPT-2 sized for `tokenizer` (random weights: seed torch first)."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    return GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tokenizer),
+            n_positions=128,
+            n_embd=64,
+            n_layer=2,
+            n_head=2,
+            bos_token_id=tokenizer.eos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
+    )

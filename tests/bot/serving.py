@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import PERSONA, save_model_folder
+from .conftest import PERSONA, save_model_folder, tiny_gpt2
 
 # What the tiny model learns: the persona answers, then (no eos) alice talks on.
 LESSON = [
@@ -44,7 +44,6 @@ def lesson_text(eos: str) -> str:
 @pytest.fixture(scope="session", name="chatty_model_dir")
 def chatty_model_dir_fixture(tmp_path_factory):
     import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
 
     from training.model.bases import train_tiny_tokenizer
     from training.model.chat_template import install_chat_template
@@ -53,17 +52,7 @@ def chatty_model_dir_fixture(tmp_path_factory):
     tokenizer = train_tiny_tokenizer([lesson_text("")] * 4, vocab_size=300)
     install_chat_template(tokenizer, PERSONA)
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(
-        GPT2Config(
-            vocab_size=len(tokenizer),
-            n_positions=128,
-            n_embd=64,
-            n_layer=2,
-            n_head=2,
-            bos_token_id=tokenizer.eos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-        )
-    )
+    model = tiny_gpt2(tokenizer)
     ids = torch.tensor([tokenizer(lesson_text(tokenizer.eos_token))["input_ids"]])
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     threads = torch.get_num_threads()

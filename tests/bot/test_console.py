@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from bot.console import DEMO_LINES, run_console
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import run_python
 
 
 def run_bot_cli(*flags: str, stdin: str, env_file: Path) -> subprocess.CompletedProcess:
-    # Nothing of the host's bot settings may reach the child: only the flags and env_file count.
-    env = {
-        k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN" and not k.startswith("CATGPT_")
-    }
     if not env_file.exists():
         env_file.write_text("")  # a named settings file must exist; this one sets nothing
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *flags, "--env-file", str(env_file)],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_python("-m", "bot", *flags, "--env-file", str(env_file), stdin=stdin)
 
 
 def test_console_through_a_pipe(tiny_model_dir, tmp_path):

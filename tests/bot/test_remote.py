@@ -7,11 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import discord.ext.test as dpytest
 import pytest
@@ -22,10 +18,9 @@ from bot.remote import CompletionsClient
 from bot.remote_engine import RemoteEngine
 from bot.settings import Settings
 
-from .conftest import config, mention, started, until, wait_until
+from .conftest import config, mention, run_python, started, until, wait_until
 from .serving import chatty_model_dir_fixture, free_port, serve_fixture  # noqa: F401
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-test-0123456789abcdef-SECRET"
 
 CONVERSATIONS = [
@@ -228,17 +223,7 @@ def test_console_on_the_openai_backend_never_imports_torch(chatty_model_dir, ser
         " file=sys.stderr)\n"
         "sys.exit(status)\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CATGPT_", "DISCORD_"))}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        input="hi mochi\n",
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", code, stdin="hi mochi\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["alice: hi mochi", "mochi: meow meow"]
     assert "torch loaded: []" in result.stderr
@@ -252,17 +237,7 @@ def test_cli_start_up_failure_is_one_line_naming_the_url(chatty_model_dir, tmp_p
         f"CATGPT_MODEL={chatty_model_dir}\nCATGPT_BACKEND=openai\n"
         f"CATGPT_API_BASE={nowhere}\nCATGPT_API_KEY={KEY}\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CATGPT_", "DISCORD_"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "--console", "--env-file", str(env_file)],
-        input="hi\n",
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-m", "bot", "--console", "--env-file", str(env_file), stdin="hi\n")
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
