@@ -27,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, metavar="DIR",
                         help="dataset folder to write")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace --out if it exists (only once the new one is complete)")
+                        help="replace --out if catgpt-train wrote it (only once the new one is "
+                        "complete)")
 
 
 def format_summary(stats: dict) -> str:

@@ -51,8 +51,9 @@ class PrepareOptions:
                                  help="export files or folders (formats are detected from content)")
     personas: list[str] = option(
         flag="--persona", action="append", metavar="NAME", main=True,
-        help="the person to imitate: username, nickname, display name or id (case-insensitive); "
-        "repeat for names they have had. The first one labels the persona's turns")
+        help="the person to imitate: their account id or username (case-insensitive); a display "
+        "name or nickname works when one account alone has it. Repeat for names they have had. "
+        "The first one labels the persona's turns")
     exclude_authors: list[str] = option(
         default_factory=list, flag="--exclude-author", action="append", metavar="NAME",
         help="leave this person's messages out entirely (repeatable)")

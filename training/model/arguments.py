@@ -73,7 +73,8 @@ class TrainArgs:
         "none", metavar="NAME", choices=tuple(REPORTERS),
         help="also send the logged losses to tensorboard or wandb (default {default}; needs "
         "that package installed)")
-    overwrite: bool = option(False, help="replace an existing --out folder")
+    overwrite: bool = option(
+        False, help="replace an existing --out folder, if catgpt-train wrote it")
 
     def __post_init__(self):
         checks = [
