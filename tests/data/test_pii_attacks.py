@@ -20,6 +20,12 @@ UNSIGNED_JWT = "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxMjM0NTY3ODkwIiwiYWRtaW4iOnRydWV9
 LEAKS = [
     # phone numbers written the national way, without +country
     ("German landline", "ruf an: 030 901820", "ruf an: [phone]"),
+    # ... and held-out countries the issue did not name (each leaked before the region list grew)
+    ("Spanish mobile", "llámame al 612 34 56 78 mañana", "llámame al [phone] mañana"),
+    ("Turkish mobile", "ara 0532 123 45 67", "ara [phone]"),
+    ("Philippine mobile", "text 0917 123 4567", "text [phone]"),
+    ("Mexican mobile", "marcame al 55 1234 5678", "marcame al [phone]"),
+    ("Russian mobile", "позвони 8 912 345-67-89", "позвони [phone]"),
     ("German mobile", "handy 0170 1234567", "handy [phone]"),
     ("French mobile", "appelle-moi au 06 12 34 56 78", "appelle-moi au [phone]"),
     ("French with dots", "06.12.34.56.78 le soir", "[phone] le soir"),

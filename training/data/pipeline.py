@@ -64,7 +64,8 @@ class PrepareOptions:
     phone_region: str = option(
         "US", metavar="CC",
         help="country tried first for phone numbers written without +code, before the common "
-        "ones (US/CA, GB, DE, FR, IN, AU, BR) (default: {default})")
+        "ones (US/CA, GB, DE, FR, IN, AU, BR, ES, IT, NL, PL, MX, RU, TR, PH) "
+        "(default: {default})")
     attachments: str = option(
         "placeholder", choices=ATTACHMENT_POLICIES,
         help="others' attachment-only messages: a placeholder in context or dropped "

@@ -18,9 +18,12 @@ from functools import lru_cache
 
 import phonenumbers
 
-# The region given first, then these: the US and Canada (one numbering plan), the UK,
-# Germany, France, India, Australia and Brazil.
-COMMON_REGIONS = ("US", "GB", "DE", "FR", "IN", "AU", "BR")
+# The region given first, then where most Discord users write from: the US and Canada (one
+# numbering plan), the UK, Germany, France, India, Australia, Brazil, Spain, Italy, the
+# Netherlands, Poland, Mexico, Russia, Turkey and the Philippines.
+COMMON_REGIONS = (
+    "US", "GB", "DE", "FR", "IN", "AU", "BR", "ES", "IT", "NL", "PL", "MX", "RU", "TR", "PH"
+)
 # Seven or more digits with at most three separators between neighbours; not glued to a
 # word, an amount, an id with `#`, or a version (`v1.2.3`).
 _CLUSTER = re.compile(
