@@ -26,6 +26,7 @@ LEAKS = [
     ("Philippine mobile", "text 0917 123 4567", "text [phone]"),
     ("Mexican mobile", "marcame al 55 1234 5678", "marcame al [phone]"),
     ("Russian mobile", "позвони 8 912 345-67-89", "позвони [phone]"),
+    ("zero-padded IPv4", "router at 192.168.001.010 lol", "router at [ip] lol"),
     ("German mobile", "handy 0170 1234567", "handy [phone]"),
     ("French mobile", "appelle-moi au 06 12 34 56 78", "appelle-moi au [phone]"),
     ("French with dots", "06.12.34.56.78 le soir", "[phone] le soir"),

@@ -89,8 +89,9 @@ IBAN = re.compile(
     r"(?<![\w-])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,3})?(?![\w-])"
 )
 # Octets separated by `.`, `[.]`, `(.)` (how security folk "defang" an address), ` . ` or
-# ` dot `; `1. 2. 3. 4.` is a numbered list.
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+# ` dot `; `1. 2. 3. 4.` is a numbered list. An octet may be zero-padded (`192.168.001.010`,
+# as some routers print them).
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|0\d{1,2}|[1-9]?\d)"
 _IP_DOT = r"(?:\.|\[\.\]|\(\.\)| \. | dot )"
 IPV4 = re.compile(rf"(?<![\w.])(?:{_OCTET}{_IP_DOT}){{3}}{_OCTET}(?![\w]|\.\d)")
 IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
