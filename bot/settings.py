@@ -351,7 +351,7 @@ def _backend_settings(env: Mapping[str, str]) -> dict:
     backend = (env.get("CATGPT_BACKEND", "") or "local").strip().lower()
     if backend not in BACKENDS:
         raise SettingsError(
-            f"unknown backend {backend!r}",
+            f"unknown backend {shown(backend)}",
             where="CATGPT_BACKEND",
             fix="Use local (the model runs in the bot) or openai (an OpenAI-compatible server).",
         )
@@ -388,7 +388,7 @@ def _api_base(raw: str) -> str:
         )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise SettingsError(
-            f"{raw!r} is not an http(s) URL",
+            f"{shown(raw)} is not an http(s) URL",
             where="CATGPT_API_BASE",
             fix="Write it like http://127.0.0.1:8000/v1.",
         )
@@ -410,11 +410,11 @@ def _shard_settings(env: Mapping[str, str]) -> dict:
         span = _SHARD_RANGE.match(part)
         if span:
             ids.extend(range(int(span[1]), int(span[2]) + 1))
-        elif part.isdigit():
+        elif part.isascii() and part.isdigit():  # `²` is a digit to str.isdigit, not to int()
             ids.append(int(part))
         else:
             raise SettingsError(
-                f"{part!r} is not a shard id",
+                f"{shown(part)} is not a shard id",
                 where="CATGPT_SHARD_IDS",
                 fix="List shard numbers or ranges, e.g. 0,1 or 0-3.",
             )

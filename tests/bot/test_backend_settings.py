@@ -76,3 +76,18 @@ def test_the_factory_builds_what_the_backend_names(model_dir, monkeypatch):
     load_engine(settings(model_dir))
     load_engine(settings(model_dir, CATGPT_BACKEND="openai", CATGPT_API_BASE="http://h/v1"))
     assert built == ["local", "openai"]
+
+
+@pytest.mark.parametrize(("env", "where"), [
+    # A key pasted into the wrong setting is never echoed back.
+    ({"CATGPT_BACKEND": KEY}, "CATGPT_BACKEND"),
+    ({"CATGPT_API_BASE": f"{KEY}.example/v1", "CATGPT_BACKEND": "openai"}, "CATGPT_API_BASE"),
+    ({"CATGPT_SHARD_COUNT": "2", "CATGPT_SHARD_IDS": KEY}, "CATGPT_SHARD_IDS"),
+    # A Unicode digit is a digit to str.isdigit, not to int(): an error, not a traceback.
+    ({"CATGPT_SHARD_COUNT": "2", "CATGPT_SHARD_IDS": "²"}, "CATGPT_SHARD_IDS"),
+])
+def test_a_bad_server_or_shard_setting_is_one_line_that_echoes_no_secret(model_dir, env, where):
+    with pytest.raises(SettingsError) as caught:
+        settings(model_dir, **env)
+    assert str(caught.value).startswith(where) and KEY not in str(caught.value)
+    assert KEY.lower() not in str(caught.value)
