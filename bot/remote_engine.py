@@ -291,10 +291,10 @@ class RemoteEngine(PersonaOfReplies):
             prompt = self.replier.prompts.build(messages)
             reply = await self._draw(prompt)
             guard = self.replier.guard
-            if guard is not None and self.sampling.get("temperature"):  # greedy: same again
+            if guard is not None:
                 # The copy guard, as the local path applies it (catgpt/reply.py): a reply that
-                # repeats a long run of a training reply is asked for again; the least copying
-                # of the draws is sent.
+                # repeats a long run of a training reply is asked for again (not under greedy
+                # decoding: load_guard sets no retries then); the least copying draw is sent.
                 best, copied = reply, guard.copied(reply.text)
                 for _ in range(guard.retries if copied else 0):
                     again = await self._draw(prompt)

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catgpt.errors import ModelFolderError
+from catgpt.folder import generation_defaults
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,13 @@ def load_guard(folder: str | Path, tokenizer, retries: int = RETRIES) -> CopyGua
             "for word (train the folder again to make one)", folder, INDEX_FILE,
         )  # fmt: skip
         return None
-    log.info("copy guard on: replies repeating a %d-token run of a training reply are drawn "
-             "again (up to %d times)", index.n, retries)  # fmt: skip
+    if not generation_defaults(folder).get("do_sample"):
+        # Greedy decoding writes the same reply every time: drawing again would only spend
+        # generation (locally and on a server alike). The guard still counts the copying.
+        log.info("copy guard: %s decodes greedily, so a copying reply is not drawn again",
+                 folder)  # fmt: skip
+        retries = 0
+    else:
+        log.info("copy guard on: replies repeating a %d-token run of a training reply are "
+                 "drawn again (up to %d times)", index.n, retries)  # fmt: skip
     return CopyGuard(index, lambda text: token_ids(tokenizer, text), retries)

@@ -106,10 +106,9 @@ class ScriptedServer:
 class RecitedGuard:
     """A copy guard that counts how often `recited` is in a reply."""
 
-    retries = 3
-
-    def __init__(self, recited: str):
+    def __init__(self, recited: str, retries: int = 3):
         self.recited = recited
+        self.retries = retries
 
     def copied(self, text: str) -> int:
         return text.count(self.recited)
@@ -122,7 +121,7 @@ class RecitedGuard:
     ({"temperature": 0.8}, ["my secret diary my secret diary", "my secret diary", "my secret "
                             "diary x my secret diary", "my secret diary y my secret diary"],
      "my secret diary", 4),
-    # Greedy decoding would only repeat itself: no second request.
+    # Greedy decoding would only repeat itself: load_guard gives no retries, no second request.
     ({"temperature": 0.0}, ["my secret diary"], "my secret diary", 1),
 ])
 def test_the_copy_guard_works_on_the_remote_path_too(tiny_model_dir, tmp_path, sampling,
@@ -131,7 +130,7 @@ def test_the_copy_guard_works_on_the_remote_path_too(tiny_model_dir, tmp_path, s
 
     folder = bounded_folder(tiny_model_dir, tmp_path)
     replier = load_remote_replier(folder, copy_guard=False)
-    replier.guard = RecitedGuard("my secret diary")
+    replier.guard = RecitedGuard("my secret diary", retries=3 if sampling["temperature"] else 0)
     server = ScriptedServer(answers)
     engine = RemoteEngine(server, replier, sampling=sampling)
     try:

@@ -173,3 +173,13 @@ def test_no_more_draws_once_the_caller_says_stop(tokenizer, index):
         [chat()], should_stop=lambda: True
     )[0]
     assert reply.text == TRAINING[0] and backend.batches == [1]
+
+
+@pytest.mark.parametrize(("do_sample", "retries"), [(True, 3), (False, 0)])
+def test_a_greedy_folder_is_never_drawn_again(tokenizer, index, tmp_path, do_sample, retries):
+    # Greedy decoding writes the same reply again: the guard counts, but draws nothing more,
+    # on the local path and a server's alike (decided once, where the guard is loaded).
+    index.save(tmp_path / INDEX_FILE)
+    (tmp_path / "generation_config.json").write_text(json.dumps({"do_sample": do_sample}))
+    guard = load_guard(tmp_path, tokenizer)
+    assert guard.retries == retries and guard.copied(TRAINING[0]) > 0
