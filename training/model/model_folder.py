@@ -27,12 +27,11 @@ from pathlib import Path
 
 from huggingface_hub import ModelCard, ModelCardData
 
-from training.errors import ModelError
+from catgpt.folder import CATGPT_JSON, read_json
 from training.outputs import check_replaceable
 
 log = logging.getLogger(__name__)
 
-CATGPT_JSON = "catgpt.json"
 FORMAT_VERSION = 1
 # The pictures (training/plots.py); none names anyone but the persona, so they are shareable.
 LOSS_PICTURE = "loss.png"
@@ -91,13 +90,8 @@ def save_model(model, tokenizer, folder: Path) -> None:
 
 
 def read_catgpt(folder: Path) -> dict:
-    path = Path(folder) / CATGPT_JSON
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ModelError(f"unreadable {CATGPT_JSON} ({error.msg})", where=str(path)) from None
+    """catgpt.json as a dict ({} for a folder without one), read as the bot reads it."""
+    return read_json(folder, CATGPT_JSON) or {}
 
 
 def write_catgpt(folder: Path, card: dict) -> None:
