@@ -101,14 +101,21 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
         guard = load_guard(model_dir, tokenizer)
         replier = local_replier(model, tokenizer, persona, guard=guard)
         replies = evaluation.sample_replies(replier, contexts, batch_size, seed)
+        # The training replies indexed once, for both copy measures (and the guard's n).
+        lengths = {evaluation.SPAN_TOKENS, *([guard.n] if guard else [])}
+        index = evaluation.CopyIndex.build(
+            tokenizer, [evaluation.split_target(e)[1] for e in dataset.train], sorted(lengths)
+        )
         figures["copy_guard"] = None
         if guard is not None:
             unguarded = [r.unguarded for r in replies]
             figures["copy_guard"] = evaluation.guard_figures(
-                tokenizer, unguarded, replies, guard.n, dataset.train, dataset.val
+                tokenizer, unguarded, replies, guard.n, dataset.train, dataset.val, index
             ) | {"retries": guard.retries}
         # The figures and the style of the replies as served (guard on where there is one).
-        figures.update(evaluation.copy_figures(tokenizer, replies, dataset.train, dataset.val))
+        figures.update(
+            evaluation.copy_figures(tokenizer, replies, dataset.train, dataset.val, index)
+        )
         figures["max_new_tokens"] = replier.max_new_tokens
         figures["examples"] = [
             {"context": r.context[-2:], "reply": r.reply, "reference": r.reference}

@@ -166,9 +166,13 @@ def share(flags: list[bool]) -> float | None:
     return round(sum(flags) / len(flags), 4) if flags else None
 
 
-def copy_figures(tokenizer, samples: list[Sample], train: list[dict], val: list[dict]) -> dict:
-    """The sampling figures of the table, as shares in [0, 1]."""
-    index = CopyIndex.build(tokenizer, [split_target(e)[1] for e in train])
+def copy_figures(tokenizer, samples: list[Sample], train: list[dict], val: list[dict],
+                 index: CopyIndex | None = None) -> dict:  # fmt: skip
+    """The sampling figures of the table, as shares in [0, 1].
+
+    index: the training replies already indexed (eval builds one for both copy measures).
+    """
+    index = index or CopyIndex.build(tokenizer, [split_target(e)[1] for e in train])
     val_replies = [split_target(e)[1] for e in val]
     return {
         "samples": len(samples),
@@ -194,13 +198,14 @@ def latency(samples: list[Sample]) -> dict:
 
 
 def guard_figures(tokenizer, off: list[Sample], on: list[Sample], n: int, train: list[dict],
-                  val: list[dict]) -> dict:  # fmt: skip
+                  val: list[dict], index: CopyIndex | None = None) -> dict:  # fmt: skip
     """The copy figures with the copy guard off and on, and the real val replies' baseline.
 
     `off` and `on` answer the same contexts with the same seeds (`off` is `on`'s unguarded
     side, sample_replies): what differs is what the guard did.
     """
-    index = CopyIndex.build(tokenizer, [split_target(e)[1] for e in train], (SPAN_TOKENS, n))
+    if index is None or n not in index.spans:
+        index = CopyIndex.build(tokenizer, [split_target(e)[1] for e in train], (SPAN_TOKENS, n))
     val_replies = [split_target(e)[1] for e in val]
 
     def side(samples: list[Sample]) -> dict:
