@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 # Discord nests reply chains without limit; past a few levels they stop helping the reply.
 MAX_CHAIN = 10
 
-__all__ = ["MAX_CHAIN", "MentionContext", "SeenMessage", "label_for", "readable_text", "to_chat"]
+__all__ = ["MAX_CHAIN", "MentionContext", "label_for", "readable_text"]
 
 
 def readable_text(message: discord.Message, me_id: int, persona: str) -> str:

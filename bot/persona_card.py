@@ -3,7 +3,8 @@
 `persona.account_ids` lists the accounts `catgpt-train prepare` resolved the persona to
 (DESIGN.md contract 2). The bot labels those accounts apart whatever name they show now, so
 the real person talking to their bot never reads to the model as the persona itself. The card
-is read once, by catgpt.folder; this only turns its ids into Discord's integers.
+is read by catgpt.folder's reader (the engine reads it too, at load); this turns its ids into
+Discord's integers.
 """
 
 from __future__ import annotations

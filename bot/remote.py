@@ -88,7 +88,6 @@ class CompletionsClient:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.timeout = timeout
-        self.concurrency = concurrency
         self.queue_size = queue_size
         self._key = api_key
         self._client = openai.AsyncOpenAI(

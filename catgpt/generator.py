@@ -79,7 +79,7 @@ class _TurnStop(StoppingCriteria):
 class LocalBackend:
     """A causal LM and its tokenizer on one device: prompt ids in, completions out."""
 
-    def __init__(self, model, tokenizer, *, max_new_tokens: int | None = None):
+    def __init__(self, model, tokenizer):
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
@@ -97,7 +97,7 @@ class LocalBackend:
         self.generation_config.max_length = None
         self._suppress_pad(tokenizer.pad_token_id)
         self.max_new_tokens = (
-            max_new_tokens or self.generation_config.max_new_tokens or DEFAULT_MAX_NEW_TOKENS
+            self.generation_config.max_new_tokens or DEFAULT_MAX_NEW_TOKENS
         )
         self.context_window = (
             runtime.context_window(model, tokenizer) or runtime.DEFAULT_CONTEXT_WINDOW

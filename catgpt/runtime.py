@@ -11,8 +11,6 @@ from __future__ import annotations
 import torch
 
 from catgpt.folder import DEFAULT_CONTEXT_WINDOW as DEFAULT_CONTEXT_WINDOW
-from catgpt.folder import NO_TOKENIZER_LIMIT as NO_TOKENIZER_LIMIT
-from catgpt.folder import WINDOW_ATTRIBUTES as WINDOW_ATTRIBUTES
 from catgpt.folder import config_window
 
 

@@ -45,7 +45,7 @@ def main(args: argparse.Namespace) -> int:
         config = from_args(TrainArgs, args, data=str(scratch), persona=args.personas[0])
         card = train_model(config, bundle_dataset=True)  # moves scratch to OUT/private/dataset
     print(train_command.summary(card))
-    if not _has_examples(out / PRIVATE_DIR / "dataset" / "val.jsonl"):
+    if not stats["val_examples"]:  # prepare counted what it wrote to val.jsonl
         # The model folder is complete and usable; there is just nothing held out to measure.
         print("eval skipped: the dataset has no val examples (--val-share 0, or too few "
               "conversations to hold one out); the model folder is ready")
@@ -58,9 +58,3 @@ def main(args: argparse.Namespace) -> int:
     print(f"model folder: {out}  (chat with it: catgpt-bot --console --model {out})")
     return 0
 
-
-def _has_examples(path: Path) -> bool:
-    if not path.is_file():
-        return False
-    with path.open(encoding="utf-8") as lines:
-        return any(line.strip() for line in lines)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 # json.dumps for one string, without the encoder set-up per call (ensure_ascii=False form).
-_json_string = json.encoder.encode_basestring
+json_string = json.encoder.encode_basestring
 
 # How many recent messages per channel a reply can reach back to (at least). A reply to
 # something older (rare in chat) is treated like a message with no reply.
@@ -71,9 +71,9 @@ class SpeakerTurn:
     def encoded(self) -> str:
         """The chat message as JSON, made once: a turn sits in up to --context-turns examples."""
         if self._encoded is None:
-            text = _json_string(self.text)
+            text = json_string(self.text)
             self._encoded = (f'{{"role":"assistant","content":{text}}}' if self.is_persona else
-                             f'{{"role":"user","name":{_json_string(self.name)},"content":{text}}}')
+                             f'{{"role":"user","name":{json_string(self.name)},"content":{text}}}')
         return self._encoded
 
     _encoded: str | None = field(default=None, repr=False, compare=False)
@@ -90,9 +90,6 @@ class Example:
         """Chat "messages" form: users with a name, the persona as assistant (last)."""
         return [turn.as_chat_message() for turn in self.turns]
 
-    def encoded_messages(self) -> str:
-        return "[" + ",".join([turn.encoded() for turn in self.turns]) + "]"
-
 
 @dataclass
 class BuildCounts:
@@ -100,7 +97,6 @@ class BuildCounts:
     persona_turns: int = 0
     conversations: int = 0
     persona_turns_without_context: int = 0
-    examples: int = 0
 
 
 @dataclass
@@ -189,8 +185,6 @@ class ExampleBuilder:
             example = self._example(state, turn)
             if example is None:
                 self.counts.persona_turns_without_context += 1
-            else:
-                self.counts.examples += 1
         state.history.append(turn)
         if len(state.history) > self.options.context_turns:
             state.history.popleft()

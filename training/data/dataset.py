@@ -14,11 +14,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data.conversations import Example
+from training.data.conversations import Example, json_string
 
 SCRATCH_NAME = ".examples.jsonl"
-# json.dumps for one string (ensure_ascii=False), without the encoder set-up per call.
-_json_string = json.encoder.encode_basestring
 
 
 @dataclass
@@ -75,7 +73,7 @@ class ExampleWriter:
             return False
         self._seen.add(digest)
         if example.conversation != self._conversation[0]:  # examples come by conversation
-            self._conversation = (example.conversation, _json_string(example.conversation))
+            self._conversation = (example.conversation, json_string(example.conversation))
         body = ",".join(turns)
         self._handle.write(f'{{"messages":[{body}],"conversation":{self._conversation[1]}}}\n')
         self.sizes[example.conversation] += 1
@@ -89,7 +87,7 @@ class ExampleWriter:
         counts = SplitCounts(val_conversations=len(val),
                              train_conversations=len(self.sizes) - len(val))
         # Compared as `add` wrote them (JSON strings), so no line needs decoding.
-        val_written = {_json_string(conversation) for conversation in val}
+        val_written = {json_string(conversation) for conversation in val}
         with (self.scratch.open(encoding="utf-8") as examples,
               (self.out_dir / "train.jsonl").open("w", encoding="utf-8") as train,
               (self.out_dir / "val.jsonl").open("w", encoding="utf-8") as held_out):

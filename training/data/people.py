@@ -275,6 +275,11 @@ class People:
                 for alias in self._accounts[account_id].aliases}
 
     @property
+    def persona_ids(self) -> frozenset[str]:
+        """The persona's accounts (ids, or names where the format has no ids), as resolved."""
+        return frozenset(self._persona_ids)
+
+    @property
     def persona_account_ids(self) -> list[str]:
         """The persona's Discord ids (the bot tells the persona from namesakes by these);
         accounts known by name only have none."""

@@ -169,7 +169,7 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
         "options": _options_record(options),
     }
     write_stats(out_dir, stats)
-    write_report(out_dir, read.tally, people.activity, stats["persona"]["name"])
+    write_report(out_dir, read.tally, people.activity, stats["persona"]["name"], people.persona_ids)
     return stats
 
 
@@ -244,7 +244,6 @@ def _read(options: PrepareOptions, sources: list[Source], shared_channels: set[s
                 author.messages += 1
                 if is_persona:
                     persona_days[message.timestamp.toordinal()] += 1
-                    tally.persona_ids.add(message.author_id)
                 else:
                     other_days[message.timestamp.toordinal()] += 1
                 example = builder.add(message.channel_id, message.id, message.author_id,

@@ -23,7 +23,6 @@ class Tally:
 
     persona_days: Counter = field(default_factory=Counter)  # date.toordinal() -> messages
     other_days: Counter = field(default_factory=Counter)
-    persona_ids: set = field(default_factory=set)  # author ids of the persona's accounts
     reply_lengths: Counter = field(default_factory=Counter)  # characters -> persona replies
 
 
@@ -57,12 +56,14 @@ def activity_bins(persona_days: Counter, other_days: Counter) -> tuple[str, list
     return ("week" if weekly else "month"), [(d, p, o) for d, (p, o) in sorted(bins.items())]
 
 
-def write_report(out_dir: Path, tally: Tally, activity: Counter, persona: str) -> Path:
-    """Draw report.png into `out_dir` from prepare's counts; `activity`: author id -> messages."""
+def write_report(out_dir: Path, tally: Tally, activity: Counter, persona: str,
+                 persona_ids: set) -> Path:  # fmt: skip
+    """Draw report.png into `out_dir` from prepare's counts; `activity`: author id -> messages;
+    `persona_ids`: the persona's accounts (highlighted; everyone else is unnamed)."""
     from training import plots  # matplotlib: loaded only now, once the dataset is written
 
     unit, bins = activity_bins(tally.persona_days, tally.other_days)
     path = Path(out_dir) / REPORT_PICTURE
-    plots.dataset_report(path, persona, authors_ranked(activity, tally.persona_ids, persona),
+    plots.dataset_report(path, persona, authors_ranked(activity, persona_ids, persona),
                          tally.reply_lengths, bins, unit)  # fmt: skip
     return path

@@ -20,7 +20,7 @@ from pathlib import Path
 from training.data.messages import Message
 from training.errors import ExportError
 from training.readers import copied_text, data_package, dce_csv, dce_json, dce_text
-from training.readers.base import ReadReport
+from training.readers.base import ReadReport, id_or_name
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,9 @@ def peek_channel_ids(source: Source) -> set[str]:
     """
     if source.format == dce_json.FORMAT:
         channel = dce_json.read_header(source.path).get("channel") or {}
-        return {str(channel["id"])} if channel.get("id") else set()
+        # Read as the reader reads it (dce_json.read), so the same channel has the same key.
+        channel_id = id_or_name(channel.get("id"))
+        return {channel_id} if channel_id else set()
     if source.format == data_package.FORMAT:
         return data_package.channel_ids(source.path)
     return set()

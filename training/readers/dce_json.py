@@ -321,8 +321,6 @@ def _list(value) -> list:
 def _utc(value: str) -> datetime:
     """DCE writes `2024-05-01T10:01:00.000+00:00`: parse it directly (the fast, usual path)."""
     stamp = datetime.fromisoformat(value)
-    if value.endswith("+00:00"):
-        return stamp  # already UTC (fromisoformat gives timezone.utc itself)
     if stamp.tzinfo is None:
         raise ValueError("no offset")
     return stamp if stamp.utcoffset() == _ZERO else stamp.astimezone(timezone.utc)
