@@ -30,3 +30,12 @@ def test_names_are_compared_in_label_form():
     # The persona `mo:chi` is labelled `mo chi`: someone called `mo chi` is its namesake.
     assert speaker_label("mo chi", ["mo:chi"]) == "mo chi (not the persona)"
     assert speaker_label("mo  chi", ["  MO\nchi "]) == "mo chi (not the persona)"
+
+
+def test_a_look_alike_of_the_persona_name_is_labelled_apart_too():
+    # Held-out forms of the namesake attack: full-width letters, zero-width characters, spaces.
+    names = ["mochi"]
+    for lookalike in ["ＭＯＣＨＩ", "mo\u200bchi", "mochi\u2060", "m o c h i", "MO:CHI"]:
+        assert speaker_label(lookalike, names).endswith("(not the persona)"), lookalike
+    assert speaker_label("mochi fan", names) == "mochi fan"
+    assert speaker_label("mocha", names) == "mocha"
