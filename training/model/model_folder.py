@@ -89,6 +89,19 @@ def save_model(model, tokenizer, folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
+def conversation_shape(options) -> dict:
+    """How prepare made turns and conversations (stats.json's options), for catgpt.json's
+    "context": the bot builds its context with the same numbers (catgpt/turns.py). Left out
+    when the dataset does not say (the bot then uses prepare's defaults)."""
+    if not isinstance(options, dict):
+        return {}
+    return {
+        key: options[key]
+        for key in ("merge_window_s", "gap_s")
+        if isinstance(options.get(key), int | float) and not isinstance(options[key], bool)
+    }
+
+
 def read_catgpt(folder: Path) -> dict:
     """catgpt.json as a dict ({} for a folder without one), read as the bot reads it."""
     return read_json(folder, CATGPT_JSON) or {}

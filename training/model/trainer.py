@@ -306,12 +306,13 @@ def describe_run(
 def trained_context(dataset, max_length: int) -> dict:
     """max_length: tokens of one example, context and reply together. context_turns: turns of
     context before a reply, as prepare bounded them (--context-turns), else the most any
-    training example has."""
+    training example has. merge_window_s, gap_s: how prepare made turns and conversations."""
     options = dataset.stats.get("options") if isinstance(dataset.stats, dict) else None
     turns = options.get("context_turns") if isinstance(options, dict) else None
     if not isinstance(turns, int) or turns < 1:
         turns = max((len(e["messages"]) - 1 for e in dataset.train), default=0) or None
-    return {"max_length": max_length, "context_turns": turns}
+    return {"max_length": max_length, "context_turns": turns,
+            **model_folder.conversation_shape(options)}
 
 
 def open_staging(staging: Path, resume: bool, state) -> str | None:
