@@ -124,7 +124,9 @@ def shaped_context(history: Sequence[Turn], chain: Sequence[Turn], turns: int) -
             break
         chosen.add(id(turn))
     in_window = {id(turn) for turn in history}
-    front = sorted((t for t in pinned if id(t) not in in_window), key=lambda t: t.start)
+    # Oldest first: by time, and on a tie (a reply sent within the same millisecond) the one
+    # further up the chain first.
+    front = sorted((t for t in reversed(pinned) if id(t) not in in_window), key=lambda t: t.start)
     return [*front, *(t for t in history if id(t) in chosen)]
 
 
