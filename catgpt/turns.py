@@ -196,7 +196,7 @@ class ChannelTurns:
         self.close()
         if last is not None and not self._zero <= timestamp - last.end <= self._gap:
             self._start_conversation("reply")
-        return self._context(reply_to, None)
+        return list(self._context(reply_to, None))
 
     def turn_of(self, message_id: str) -> Turn | None:
         return self._recent.get(message_id) or self._older.get(message_id)

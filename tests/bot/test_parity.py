@@ -290,3 +290,54 @@ def run_prepare():
         assert recorded["gap_s"] == card.gap.total_seconds()
 
     return run
+
+
+# The differences the parity test closes, one at a time (each failed before catgpt/turns.py) --
+
+
+@pytest.fixture
+def clock(bot, monkeypatch):
+    """Ids (and so times) from a clock the test moves; the burst pause moves it too."""
+    clock = Clock(START)
+    monkeypatch.setattr(factories, "make_id", clock.make_id)
+
+    async def pause(seconds: float) -> None:
+        clock.advance(seconds=seconds)
+
+    bot.get_cog("Mentions").pause = pause
+    return clock
+
+
+async def test_quick_messages_are_one_turn_and_the_history_counts_turns(bot, fake_engine, clock):
+    _, channel, (alice, bob) = config()
+    for n in range(12):  # 12 turns of 3 quick lines each
+        for line in range(3):
+            clock.advance(seconds=20)
+            await dpytest.message(f"turn {n} line {line}", channel, alice if n % 2 else bob)
+    clock.advance(seconds=20)
+    await dpytest.message(f"{mention(bot)} hi", channel, alice)  # alice spoke last: her turn
+    chat = fake_engine.calls[-1]
+    assert len(chat) == 10  # CATGPT_HISTORY=10 turns, as training counts them, not messages
+    assert chat[0]["content"] == "turn 2 line 0\nturn 2 line 1\nturn 2 line 2"
+    assert chat[-1]["content"] == "turn 11 line 0\nturn 11 line 1\nturn 11 line 2\n@mochi hi"
+
+
+async def test_a_long_silence_ends_the_conversation(bot, fake_engine, clock):
+    _, channel, (alice, bob) = config()
+    await dpytest.message("yesterday's talk", channel, bob)
+    clock.advance(hours=20)  # past the 60-minute gap
+    await dpytest.message(f"{mention(bot)} morning", channel, alice)
+    assert [m["content"] for m in fake_engine.calls[-1]] == ["@mochi morning"]
+
+
+async def test_the_bots_burst_comes_back_as_one_turn(bot, fake_engine, clock):
+    _, channel, (alice, bob) = config()
+    fake_engine.respond = lambda messages: "nya\nsleepy\nfish?"
+    await dpytest.message(f"{mention(bot)} hi", channel, alice)
+    assert [dpytest.get_message().content for _ in range(3)] == ["nya", "sleepy", "fish?"]
+    clock.advance(seconds=30)
+    await dpytest.message(f"{mention(bot)} and?", channel, bob)
+    assert fake_engine.calls[-1][-2:] == [
+        {"role": "assistant", "content": "nya\nsleepy\nfish?"},
+        {"role": "user", "name": bob.display_name, "content": "@mochi and?"},
+    ]
