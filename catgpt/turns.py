@@ -98,11 +98,11 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class ClosedTurn:
-    """A turn that just ended, and for a persona turn the context it answers."""
+    """A persona turn that just ended, and the context it answers."""
 
     turn: Turn
     conversation: str  # "<channel>:<first message id>"
-    context: tuple[Turn, ...] | None  # None for anyone but the persona
+    context: tuple[Turn, ...]
 
 
 def shaped_context(history: Sequence[Turn], chain: Sequence[Turn], turns: int) -> list[Turn]:
@@ -133,9 +133,9 @@ def shaped_context(history: Sequence[Turn], chain: Sequence[Turn], turns: int) -
 class ChannelTurns:
     """One channel's messages (oldest first) as turns, conversations and reply contexts.
 
-    `add` takes a message and returns the turn its arrival closed, if any (a persona turn with
-    its context); `close` ends the open turn; `reply_context` is the context of a persona
-    reply about to be written (what the bot asks for).
+    `add` takes a message and returns the persona turn its arrival closed, if any, with its
+    context; `close` ends the open turn; `reply_context` is the context of a persona reply
+    about to be written (what the bot asks for).
     """
 
     def __init__(self, shape: TurnShape, channel_id: str = "",
@@ -145,6 +145,7 @@ class ChannelTurns:
         self.finish = finish  # see Turn.finish
         self.conversation = ""
         self.conversations = 0  # how many started
+        self.turns = 0  # how many closed
         self.history: deque[Turn] = deque(maxlen=shape.context_turns)  # closed, this conversation
         self.open_turn: Turn | None = None
         # message id -> its Turn, in two generations: when `recent` fills up it becomes
@@ -157,7 +158,7 @@ class ChannelTurns:
 
     def add(self, message_id: str, speaker_id: str, name: str, is_persona: bool,
             timestamp: datetime, text: str, reply_to: str | None = None) -> ClosedTurn | None:
-        """Take one message; returns the turn its arrival closed, if any.
+        """Take one message; returns the persona turn its arrival closed, if any.
 
         (A plain return rather than a generator: this runs once per message of an export, and
         at most one turn closes per message.)
@@ -174,20 +175,30 @@ class ChannelTurns:
                 self._index(message_id, turn)
                 return None
             closed = self.close()
-        self._maybe_new_conversation(turn, timestamp, message_id)
-        self.open_turn = Turn(speaker_id, name, is_persona, reply_to, timestamp, timestamp,
-                              [text], self.finish)
-        self._index(message_id, self.open_turn)
+        # Silence (or a jump back in time, from a second, overlapping file) starts anew.
+        # (Inline, as is the index below: this is prepare's hottest loop.)
+        if turn is None or not self._zero <= silence <= self._gap:
+            self._start_conversation(message_id)
+        turn = self.open_turn = Turn(speaker_id, name, is_persona, reply_to, timestamp,
+                                     timestamp, [text], self.finish)
+        recent = self._recent
+        recent[message_id] = turn
+        if len(recent) >= REPLY_INDEX_SIZE:
+            self._older, self._recent = recent, {}
         return closed
 
     def close(self) -> ClosedTurn | None:
-        """End the open turn (the stream's end, or a reply about to be written)."""
+        """End the open turn (the stream's end, or a reply about to be written); a persona
+        turn comes back with its context (others are only counted: prepare's hot loop)."""
         turn, self.open_turn = self.open_turn, None
         if turn is None:
             return None
-        context = self._context(turn.reply_to, turn) if turn.is_persona else None
+        self.turns += 1
+        closed = None
+        if turn.is_persona:
+            closed = ClosedTurn(turn, self.conversation, self._context(turn.reply_to, turn))
         self.history.append(turn)
-        return ClosedTurn(turn, self.conversation, context)
+        return closed
 
     def reply_context(self, reply_to: str | None, timestamp: datetime) -> list[Turn]:
         """The context of a persona turn starting at `timestamp` as a reply to `reply_to`:
@@ -214,14 +225,10 @@ class ChannelTurns:
         return chain
 
     def _context(self, reply_to: str | None, target: Turn | None) -> tuple[Turn, ...]:
-        chain = self.chain(reply_to, target) if reply_to is not None else ()
+        chain = self.chain(reply_to, target) if reply_to is not None else None
+        if not chain:  # most turns answer no one in particular: the last turns
+            return tuple(self.history)  # (which holds at most context_turns)
         return tuple(shaped_context(self.history, chain, self.shape.context_turns))
-
-    def _maybe_new_conversation(self, last: Turn | None, timestamp: datetime,
-                                message_id: str) -> None:
-        # Silence (or a jump back in time, from a second, overlapping file) starts anew.
-        if last is None or not self._zero <= timestamp - last.end <= self._gap:
-            self._start_conversation(message_id)
 
     def _start_conversation(self, message_id: str) -> None:
         self.conversation = f"{self.channel_id}:{message_id}"

@@ -54,23 +54,31 @@ class ExampleBuilder:
         self._finish_text = finish_text  # see catgpt.turns.Turn.finish
         self._counts = BuildCounts()
         self._channels: dict[str, ChannelTurns] = {}
-        self._conversations_done = 0  # started in channels already finished
+        # Conversations and turns of the channels already finished (ChannelTurns counts them).
+        self._finished = BuildCounts()
+        self._last_channel: str | None = None
+        self._last_add = None
 
     @property
     def counts(self) -> BuildCounts:
-        self._counts.conversations = self._conversations_done + sum(
-            channel.conversations for channel in self._channels.values())
+        channels = self._channels.values()
+        self._counts.conversations = self._finished.conversations + sum(
+            channel.conversations for channel in channels)
+        self._counts.turns = self._finished.turns + sum(channel.turns for channel in channels)
         return self._counts
 
     def add(self, channel_id: str, message_id: str, speaker_id: str, name: str,
             is_persona: bool, timestamp: datetime, text: str,
             reply_to: str | None = None) -> Example | None:
         """Take one message; returns the example its arrival completed, if any."""
-        channel = self._channels.get(channel_id)
-        if channel is None:
-            channel = self._channels[channel_id] = ChannelTurns(
-                self.options, channel_id, self._finish_text)
-        closed = channel.add(message_id, speaker_id, name, is_persona, timestamp, text, reply_to)
+        if channel_id != self._last_channel:  # exports come a channel at a time
+            channel = self._channels.get(channel_id)
+            if channel is None:
+                channel = self._channels[channel_id] = ChannelTurns(
+                    self.options, channel_id, self._finish_text)
+            self._last_channel, self._last_add = channel_id, channel.add
+        closed = self._last_add(message_id, speaker_id, name, is_persona, timestamp, text,
+                                reply_to)
         return None if closed is None else self._example(closed)
 
     def finish(self) -> list[Example]:
@@ -80,15 +88,14 @@ class ExampleBuilder:
             example = None if closed is None else self._example(closed)
             if example is not None:
                 examples.append(example)
-            self._conversations_done += channel.conversations
+            self._finished.conversations += channel.conversations
+            self._finished.turns += channel.turns
         self._channels.clear()
+        self._last_channel = self._last_add = None
         return examples
 
     def _example(self, closed: ClosedTurn) -> Example | None:
         counts = self._counts
-        counts.turns += 1
-        if closed.context is None:
-            return None
         counts.persona_turns += 1
         if not closed.context or all(turn.is_persona for turn in closed.context):
             counts.persona_turns_without_context += 1
