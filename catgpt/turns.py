@@ -10,7 +10,7 @@
 example per persona turn; the bot feeds the messages it remembers of a channel through the same
 class and asks for the context of the reply it is about to write (`reply_context`). Both read
 the same numbers (`TurnShape`, recorded in catgpt.json), so the bot's prompt for a persona turn
-is, message for message, what training saw (tests/test_parity.py proves it token for token).
+is, message for message, what training saw (tests/bot/test_parity.py proves it token for token).
 
 Pure: no discord, no torch, no training imports. Only the last `context_turns` turns of the
 conversation and a bounded index of recent turns (for replies) are kept, so the memory a stream
