@@ -23,6 +23,7 @@ from bot.engine import Engine
 from bot.inflight import InFlight
 from bot.persona_card import persona_account_ids
 from bot.settings import Settings
+from catgpt.folder import read_card
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,9 @@ class CatGPTBot(commands.AutoShardedBot):
             persona=self.engine.persona,
             aliases=self.engine.aliases,
             account_ids=account_ids,
-            history=self.settings.history,
+            # Turns as training made them (catgpt.json), at most CATGPT_HISTORY of them: the
+            # same bound the engine's prompts get (catgpt.prompt.limits).
+            shape=read_card(self.settings.model).shape(self.settings.history),
             skip_texts=NOTICES,
         )
         await self.add_cog(ErrorHandler(self))

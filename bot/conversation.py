@@ -1,11 +1,15 @@
 """Discord messages -> the chat messages the model reads (role, name, content; oldest first).
 
-Context for one mention = the reply chain above it + the channel's recent messages the bot has
-seen, without duplicates, in time order. "Seen" means what the gateway delivered since start-up
-(kept per channel in `ChannelMemory`), topped up once per channel from the channel's history
-so a restart does not leave the bot without context. Without the privileged message-content
-intent Discord sends empty content for messages that do not mention the bot; those are
-skipped, so the context is then the mentions and the bot's own replies.
+The context of a mention is made as `catgpt-train prepare` makes a training example (contract
+6, catgpt/turns.py, with the merge window, gap and turns catgpt.json records): the channel's
+remembered messages become turns (a speaker's quick messages in a row are one turn, the bot's
+own burst of lines too), a silence longer than the gap ends the conversation, and the reply
+chain of the mention is kept in front of the newest turns. "Remembered" means what the gateway
+delivered since start-up (kept per channel in `ChannelMemory`), topped up once per channel
+from the channel's history so a restart does not leave the bot without context; a reply
+chain that reaches past that is fetched. Without the privileged message-content intent
+Discord sends empty content for messages that do not mention the bot; those are skipped, so
+the context is then the mentions and the bot's own replies.
 
 What people delete is gone: a deleted message leaves the memory and ends any reply chain that
 reaches it; an edited one is read again (docs/bot.md, "What the bot remembers").
@@ -20,13 +24,17 @@ from collections.abc import Iterable
 
 import discord
 
-from bot.memory import ChannelMemory, SeenMessage, to_chat
+from bot.memory import ChannelMemory, SeenMessage
 from catgpt.labels import NOT_THE_PERSONA, speaker_label
+from catgpt.turns import MAX_CHAIN, ChannelTurns, TurnShape
 
 log = logging.getLogger(__name__)
 
-# Discord nests reply chains without limit; past a few levels they stop helping the reply.
-MAX_CHAIN = 10
+# Messages remembered per channel, per turn of context: turns merge a speaker's quick messages,
+# so a context of n turns may need several times n messages.
+MESSAGES_PER_TURN = 6
+# One history page: what Discord returns for one request.
+HISTORY_PAGE = 100
 
 __all__ = ["MAX_CHAIN", "MentionContext", "label_for", "readable_text"]
 
@@ -80,17 +88,19 @@ class MentionContext:
         persona: str,
         aliases: tuple[str, ...] = (),
         account_ids: frozenset[int] = frozenset(),
-        history: int = 20,
+        shape: TurnShape | None = None,
         skip_texts: frozenset[str] = frozenset(),
         max_channels: int = 1000,
     ):
         self.persona = persona
         self.persona_names = (persona, *aliases)
         self.account_ids = account_ids
-        self.history = history
+        # The model folder's (PersonaCard.shape): turns, conversations and the context's size.
+        self.shape = shape or TurnShape()
         # The bot's own notices (busy, cooldown...) are not things the persona said.
         self.skip_texts = skip_texts
-        self.memory = ChannelMemory(per_channel=max(history * 2, 50), max_channels=max_channels)
+        per_channel = max(self.shape.context_turns * MESSAGES_PER_TURN, 50)
+        self.memory = ChannelMemory(per_channel=per_channel, max_channels=max_channels)
 
     def read(self, message: discord.Message, me: discord.abc.User) -> SeenMessage | None:
         """`message` as the model will read it; None for no text or one of the bot's notices."""
@@ -103,7 +113,9 @@ class MentionContext:
         reference = message.reference
         is_reply = reference is not None and reference.type is discord.MessageReferenceType.reply
         reply_to = reference.message_id if is_reply else None
-        return SeenMessage(message.id, self.label(message.author), text, is_persona, reply_to)
+        return SeenMessage(
+            message.id, self.label(message.author), text, is_persona, reply_to, message.author.id
+        )
 
     def label(self, author: discord.abc.User) -> str:
         """The speaker label of a person: never the persona's, even for a namesake."""
@@ -147,7 +159,8 @@ class MentionContext:
 
     async def _read_history(self, channel, before: discord.Message, me: discord.abc.User) -> None:
         try:
-            async for older in channel.history(limit=self.history, before=before):
+            limit = min(self.memory.per_channel, HISTORY_PAGE)
+            async for older in channel.history(limit=limit, before=before):
                 self.observe(older, me, from_history=True)
         except discord.Forbidden as error:  # no Read Message History: it will not come back
             log.info("cannot read history of channel %s: %s", channel.id, error)
@@ -203,24 +216,35 @@ class MentionContext:
     async def build(
         self, message: discord.Message, me: discord.abc.User, *, read_history: bool = True
     ) -> list[dict]:
-        """Chat messages for answering `message`: reply chain + recent messages + the message.
+        """Chat messages for answering `message`: the context training reads for the reply.
 
         read_history: whether the bot may read the channel's history (Read Message History);
-        without it, the context is what it saw arrive.
+        without it, the context is what it saw arrive, and the reply (sent plainly, not as a
+        Discord reply) keeps no chain in front, as training would read it.
         """
         if read_history:
             await self._backfill(message, me)
+        channel_id = message.channel.id
         current = self.read(message, me) or SeenMessage(
-            message.id, self.label(message.author), f"@{self.persona}", False
-        )
-        recent = self.memory.before(message.channel.id, message.id, self.history)
+            message.id, self.label(message.author), f"@{self.persona}", False, None,
+            message.author.id,
+        )  # fmt: skip
+        remembered = self.memory.before(channel_id, message.id, self.memory.per_channel)
         chain = await self._chain(message, me, fetch=read_history)
-        by_id = {t.id: t for t in [*chain, *recent]}
+        by_id = {seen.id: seen for seen in [*chain, *remembered]}
         by_id.pop(message.id, None)
         # A message deleted while the chain was being fetched is left out all the same.
-        messages = [
-            by_id[key]
-            for key in sorted(by_id)
-            if not self.memory.is_deleted(message.channel.id, key)
+        stream = [
+            by_id[key] for key in sorted(by_id) if not self.memory.is_deleted(channel_id, key)
         ]
-        return to_chat([*messages, current])
+        turns = ChannelTurns(self.shape, str(channel_id))
+        for seen in [*stream, current]:
+            turns.add(
+                str(seen.id), seen.speaker, seen.name, seen.is_persona, seen.created_at,
+                seen.content, str(seen.reply_to) if seen.reply_to else None,
+            )  # fmt: skip
+        # The reply goes out as a Discord reply to `message` (when it may read the history):
+        # its context is that of a persona turn replying to it.
+        reply_to = str(message.id) if read_history else None
+        context = turns.reply_context(reply_to, current.created_at)
+        return [turn.as_chat_message() for turn in context]

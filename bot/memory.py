@@ -11,30 +11,34 @@ import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 from bot.bounded import LRU
+
+# Discord ids are snowflakes: milliseconds since 2015-01-01 in the bits above the 22nd.
+_DISCORD_EPOCH = datetime(2015, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
 class SeenMessage:
-    """A channel message the bot remembers, as the model will read it."""
+    """A channel message the bot remembers, as the model will read it (catgpt/turns.py then
+    makes turns of these as prepare does of an export's messages)."""
 
     id: int
     name: str
     content: str
     is_persona: bool
     reply_to: int | None = None
+    author_id: int | None = None  # who spoke: their messages in a row are one turn
 
+    @property
+    def speaker(self) -> str:
+        return str(self.author_id) if self.author_id is not None else f"name:{self.name}"
 
-def to_chat(messages: list[SeenMessage]) -> list[dict]:
-    """The dataset's shape (contract 3): the persona is `assistant`, the others `user` + `name`."""
-    chat = []
-    for seen in messages:
-        if seen.is_persona:
-            chat.append({"role": "assistant", "content": seen.content})
-        else:
-            chat.append({"role": "user", "name": seen.name, "content": seen.content})
-    return chat
+    @property
+    def created_at(self) -> datetime:
+        """When it was sent: what the id says, as Discord (and an export) reads it."""
+        return _DISCORD_EPOCH + timedelta(milliseconds=self.id >> 22)  # exact, unlike floats
 
 
 @dataclass

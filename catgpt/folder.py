@@ -4,11 +4,15 @@
 trained on:
 
     {"persona": {"name": "mochi", "aliases": [...], "account_ids": [...]},
-     "context": {"max_length": 512, "context_turns": 8}, ...}
+     "context": {"max_length": 512, "context_turns": 8, "merge_window_s": 300, "gap_s": 3600},
+     ...}
 
 `max_length` is the longest training example in tokens (context *and* reply); `context_turns`
-the most turns of context before a reply. Folders written before "context" existed recorded the
-same numbers under "dataset" (max_length, stats.options.context_turns); they are read from there.
+the most turns of context before a reply; `merge_window_s` and `gap_s` how prepare made turns
+and conversations of the messages (catgpt/turns.py: the bot makes its context the same way).
+Folders written before "context" existed recorded the same numbers under "dataset" (max_length,
+stats.options.context_turns, .merge_window_s, .gap_s); they are read from there, and a folder
+that says nothing gets prepare's defaults.
 A foreign folder has no catgpt.json: the persona is `assistant` and nothing bounds the context
 but the model's own window.
 
@@ -27,9 +31,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from catgpt.errors import ModelFolderError
+from catgpt.turns import DEFAULT_GAP, DEFAULT_MERGE_WINDOW, TurnShape, context_turns_for
 
 CATGPT_JSON = "catgpt.json"
 CONFIG_JSON = "config.json"
@@ -67,6 +73,15 @@ class PersonaCard:
     account_ids: tuple[str, ...] = ()
     max_length: int | None = None  # tokens of context + reply in the longest training example
     context_turns: int | None = None  # turns of context before a reply, at most
+    # How prepare made turns and conversations (catgpt/turns.py); its defaults when unrecorded.
+    merge_window: timedelta = DEFAULT_MERGE_WINDOW
+    gap: timedelta = DEFAULT_GAP
+
+    def shape(self, history: int | None = None) -> TurnShape:
+        """The conversation shape a reply is read in: the trained one, its context lowered
+        (never raised) by CATGPT_HISTORY; with neither, prepare's default number of turns."""
+        turns = context_turns_for(self.context_turns, history)
+        return TurnShape(self.merge_window, self.gap, turns or TurnShape.context_turns)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -76,6 +91,15 @@ class PersonaCard:
 
 def _positive(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _seconds(value, *, zero_ok: bool) -> timedelta | None:
+    """A recorded number of seconds, or None when it is missing or not a usable one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not (0 <= value <= 1e10) or (value == 0 and not zero_ok):  # nan fails both
+        return None
+    return timedelta(seconds=value)
 
 
 def card_from_dict(card: dict) -> PersonaCard:
@@ -97,7 +121,20 @@ def card_from_dict(card: dict) -> PersonaCard:
         context_turns=(
             _positive(context.get("context_turns")) or _positive(options.get("context_turns"))
         ),
+        merge_window=_first_seconds(
+            "merge_window_s", (context, options), DEFAULT_MERGE_WINDOW, zero_ok=True
+        ),
+        gap=_first_seconds("gap_s", (context, options), DEFAULT_GAP, zero_ok=False),
     )
+
+
+def _first_seconds(key: str, sources, default: timedelta, *, zero_ok: bool) -> timedelta:
+    """The first usable recording of `key` (catgpt.json "context", then the dataset options)."""
+    for source in sources:
+        value = _seconds(source.get(key), zero_ok=zero_ok)
+        if value is not None:
+            return value
+    return default
 
 
 def read_json(folder: str | Path, name: str) -> dict | None:

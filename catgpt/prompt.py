@@ -1,7 +1,7 @@
 """A conversation -> the prompt the model reads, bounded by the context it was trained on.
 
     [{"role": "user", "name": "alice", "content": "hi"}, ...]   (chat dicts, oldest first)
-        -> the last `max_turns` turns
+        -> the last `max_turns` turns (the bot's are shaped to fit already: catgpt/turns.py)
         -> the chat template, add_generation_prompt      alice: hi<eos>mochi:
         -> token ids, whole oldest turns dropped until they fit `max_tokens`
 
@@ -26,6 +26,7 @@ from jinja2 import TemplateError
 from catgpt.errors import ModelFolderError
 from catgpt.folder import PersonaCard
 from catgpt.labels import speaker_label
+from catgpt.turns import context_turns_for
 
 log = logging.getLogger(__name__)
 
@@ -106,16 +107,16 @@ def limits(
             f"max_new_tokens {new_tokens} leaves no room for a prompt in a {length}-token context",
             fix="Lower CATGPT_MAX_NEW_TOKENS.",
         )
-    turns = card.context_turns
-    if turns and history and history > turns:
+    # The one rule the bot's context assembly uses too (PersonaCard.shape), so a conversation
+    # it shaped (catgpt/turns.py, reply chain in front) is never cut again here.
+    turns = context_turns_for(card.context_turns, history)
+    if card.context_turns and history and history > card.context_turns:
         # INFO, not a warning: CATGPT_HISTORY's default (20) is above most trained bounds, so
         # every start would warn; the cap is what the setting's docs promise.
         log.info(
             "a history of %d turns is more than the %d this model was trained with: using %d",
             history, turns, turns,
         )  # fmt: skip
-    elif history:
-        turns = history
     return Limits(max_new_tokens=new_tokens, prompt_tokens=length - new_tokens, turns=turns)
 
 
@@ -192,7 +193,12 @@ class PromptBuilder:
             ) from None
 
     def build(self, messages: Conversation) -> Prompt:
-        """The prompt for the persona's reply to `messages`."""
+        """The prompt for the persona's reply to `messages`.
+
+        A conversation longer than `max_turns` keeps its last ones. The bot's never is: it is
+        shaped by catgpt/turns.py to the same bound (PersonaCard.shape and `limits` share
+        context_turns_for), with its reply chain in front, which a cut here would drop first.
+        """
         if not messages:
             raise ValueError("a conversation needs at least one message")
         kept = list(messages)[-self.max_turns :] if self.max_turns else list(messages)

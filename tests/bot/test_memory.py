@@ -16,7 +16,8 @@ from .conftest import DEADLINE, config, delete, edit, mention, post, restart_mem
 
 
 def contents(chat: list[dict]) -> list[str]:
-    return [m["content"] for m in chat]
+    """Every message's text: a speaker's quick messages in a row are one turn, one per line."""
+    return [line for m in chat for line in m["content"].split("\n")]
 
 
 def context_of(client):
@@ -293,7 +294,8 @@ async def test_the_reply_chain_is_fetched_when_not_remembered(bot, fake_engine, 
     _, channel, (alice, bob) = config()
     root = await dpytest.message("the ORIGINAL question about naps", channel, alice)
     middle = await post(channel, bob, "naps are great", reply_to=root)
-    for n in range(settings.history + 2):
+    # More than the one history page the bot reads after a restart.
+    for n in range(context_of(bot).memory.per_channel + 2):
         await dpytest.message(f"filler {n}", channel, bob)
     restart_memory(bot)  # neither the memory nor discord.py's cache has them now
 

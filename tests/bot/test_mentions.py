@@ -85,14 +85,15 @@ async def test_recent_history_is_context(bot, fake_engine):
 async def test_reply_chain_reaches_past_the_history_window(bot, fake_engine, settings):
     _, channel, (alice, bob) = config()
     root = await dpytest.message("the ORIGINAL question about naps", channel, alice)
-    for n in range(settings.history + 3):
-        await dpytest.message(f"filler {n}", channel, bob)
+    for n in range(settings.history + 3):  # one turn each: the speakers take turns
+        await dpytest.message(f"filler {n}", channel, bob if n % 2 == 0 else alice)
     await send_reply(f"{mention(bot)} what do you think?", alice, channel, root)
     contents = [m["content"] for m in fake_engine.calls[-1]]
     assert contents[0] == "the ORIGINAL question about naps"
     assert "filler 0" not in contents  # outside the window, and not in the chain
     assert contents[-1] == "@mochi what do you think?"
-    assert len(contents) == settings.history + 2
+    # CATGPT_HISTORY counts turns, the replied-to one included (as training counts them).
+    assert len(contents) == settings.history
 
 
 async def test_long_output_is_split(bot, fake_engine):

@@ -93,3 +93,23 @@ def test_channels_are_independent():
 def test_bad_options_are_refused():
     with pytest.raises(ValueError):
         TurnOptions(context_turns=0)
+
+
+def test_the_reply_chain_comes_in_front_oldest_first():
+    # alice asks, bob answers her (a reply), chatter, then mochi replies to bob's answer: the
+    # whole chain is what mochi answers, so both come in front of the newest turns.
+    lines = [("alice", "favourite food?", 0), ("bob", "fish, surely", 1, "m0")]
+    lines += [("chen" if i % 2 else "dana", f"chatter {i}", 2 + i) for i in range(10)]
+    lines += [("mochi", "tuna~", 13, "m1")]
+    examples, _ = build(lines, context_turns=4)
+    assert [m["content"] for m in examples[0].messages] == [
+        "favourite food?", "fish, surely", "chatter 8", "chatter 9", "tuna~"]
+
+
+def test_a_reply_in_a_quick_follow_up_counts_for_the_turn():
+    lines = [("alice", "what's your favourite food?", 0)]
+    lines += [("bob" if i % 2 else "chen", f"chatter {i}", 1 + i) for i in range(10)]
+    lines += [("mochi", "hmm", 12), ("mochi", "tuna~", 12.5, "m0")]
+    examples, _ = build(lines, context_turns=3)
+    assert examples[0].messages[0]["content"] == "what's your favourite food?"
+    assert examples[0].messages[-1]["content"] == "hmm\ntuna~"

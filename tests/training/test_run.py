@@ -23,7 +23,9 @@ def test_run_end_to_end_on_the_sample(tmp_path, capsys):
     card = json.loads((out / "catgpt.json").read_text())
     assert card["persona"]["name"] == "mochi"
     assert card["dataset"]["path"] == "private/dataset"
-    assert card["context"] == {"max_length": 256, "context_turns": 8}  # prepare's --context-turns
+    # prepare's --context-turns, --merge-window and --gap (the bot makes turns with them)
+    assert card["context"] == {"max_length": 256, "context_turns": 8, "merge_window_s": 300.0,
+                               "gap_s": 3600.0}  # fmt: skip
     assert card["evaluation"]["samples"] == 4
     assert (out / "private" / "dataset" / "train.jsonl").is_file()
     assert (out / "chat_template.jinja").is_file()

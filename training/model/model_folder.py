@@ -89,6 +89,31 @@ def save_model(model, tokenizer, folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
+def trained_context(dataset, max_length: int) -> dict:
+    """max_length: tokens of one example, context and reply together. context_turns: turns of
+    context before a reply, as prepare bounded them (--context-turns), else the most any
+    training example has. merge_window_s, gap_s: how prepare made turns and conversations."""
+    options = dataset.stats.get("options") if isinstance(dataset.stats, dict) else None
+    turns = options.get("context_turns") if isinstance(options, dict) else None
+    if not isinstance(turns, int) or turns < 1:
+        turns = max((len(e["messages"]) - 1 for e in dataset.train), default=0) or None
+    return {"max_length": max_length, "context_turns": turns,
+            **conversation_shape(options)}
+
+
+def conversation_shape(options) -> dict:
+    """How prepare made turns and conversations (stats.json's options), for catgpt.json's
+    "context": the bot builds its context with the same numbers (catgpt/turns.py). Left out
+    when the dataset does not say (the bot then uses prepare's defaults)."""
+    if not isinstance(options, dict):
+        return {}
+    return {
+        key: options[key]
+        for key in ("merge_window_s", "gap_s")
+        if isinstance(options.get(key), int | float) and not isinstance(options[key], bool)
+    }
+
+
 def read_catgpt(folder: Path) -> dict:
     """catgpt.json as a dict ({} for a folder without one), read as the bot reads it."""
     return read_json(folder, CATGPT_JSON) or {}

@@ -38,6 +38,7 @@ from training.model.callbacks import TIED_HEAD_NOTICE, StepReport, TimeBudget, V
 from training.model.chat_template import install_chat_template
 from training.model.collate import PadCollator
 from training.model.features import encode_split, load_dataset
+from training.model.model_folder import trained_context
 from training.model.sparse_head import sparse_head_loss, supports_sparse_head
 from training.outputs import (
     check_separate,
@@ -301,17 +302,6 @@ def describe_run(
         },
         "evaluation": None,
     }
-
-
-def trained_context(dataset, max_length: int) -> dict:
-    """max_length: tokens of one example, context and reply together. context_turns: turns of
-    context before a reply, as prepare bounded them (--context-turns), else the most any
-    training example has."""
-    options = dataset.stats.get("options") if isinstance(dataset.stats, dict) else None
-    turns = options.get("context_turns") if isinstance(options, dict) else None
-    if not isinstance(turns, int) or turns < 1:
-        turns = max((len(e["messages"]) - 1 for e in dataset.train), default=0) or None
-    return {"max_length": max_length, "context_turns": turns}
 
 
 def open_staging(staging: Path, resume: bool, state) -> str | None:
