@@ -77,3 +77,37 @@ def test_a_social_security_number_in_any_form_is_an_id(ssn):
     masker = PiiMasker("US")
     assert masker.mask(f"ssn {ssn} ok") == "ssn [id] ok"
     assert masker.counts == {"id": 1}
+
+
+NICKNAME = "Mochi | +44 20 7946 0958 | mochi.real@example.com"
+
+
+def test_the_personas_own_nickname_is_masked_in_stats(tmp_path, dce, run_cli):
+    messages = [dce.message(i, who, text, i) for i, (who, text) in
+                enumerate([("alice", "hi mochi"), ("mochi", "nya~"), ("alice", "ok"),
+                           ("mochi", "mrrp")])]
+    for message in messages:
+        if message["author"]["name"] == "mochi":
+            message["author"]["nickname"] = NICKNAME
+    path = dce.write(tmp_path / "chat.json", messages)
+    code, _, err = run_cli("prepare", path, "--persona", "mochi", "--persona", NICKNAME,
+                           "--out", tmp_path / "ds", "--val-share", "0")
+    assert code == 0, err
+    stats = (tmp_path / "ds" / "stats.json").read_text(encoding="utf-8")
+    assert "7946" not in stats and "mochi.real" not in stats
+    assert "Mochi | [phone] | [email]" in stats
+
+
+def test_the_personas_names_are_masked_in_catgpt_json(tmp_path):
+    import json
+
+    from training.model.model_folder import write_catgpt
+
+    card = {"persona": {"name": NICKNAME, "aliases": ["mochi", NICKNAME], "account_ids": ["22"]},
+            "dataset": {"stats": {"persona": {"name": NICKNAME, "aliases": [NICKNAME]},
+                                  "options": {"personas": [NICKNAME], "phone_region": "GB"}}}}
+    write_catgpt(tmp_path, card)
+    written = (tmp_path / "catgpt.json").read_text(encoding="utf-8")
+    assert "7946" not in written and "mochi.real" not in written
+    assert json.loads(written)["persona"]["aliases"] == ["Mochi | [phone] | [email]", "mochi"]
+    assert json.loads(written)["persona"]["account_ids"] == ["22"]

@@ -168,7 +168,9 @@ class PiiMasker:
             for start, end in patterns.iban_spans(text):
                 found.add(start, end, "iban")
             found.add_all(patterns.CARD, text, "card", patterns.is_card)
-        # A US social security number in its own 3-2-4 form, before phones read it as one.
+        # A US social security number in its own 3-2-4 form, and ids of 12 or more digits
+        # (France's 15, China's 18), before phones read them or a half of them as one.
+        found.add_all(ids.CANDIDATE, text, "id", ids.is_long_national_id)
         found.add_all(ids.SSN, text, "id", ids.is_national_id)
         if might_hold_phone(text):
             for start, end in self.phones.find(text, found.blocked):

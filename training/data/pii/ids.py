@@ -39,6 +39,7 @@ CANDIDATE = re.compile(
     r"|[A-Z]{2}[ \n]?\d{2}[ \n]?\d{2}[ \n]?\d{2}[ \n]?[A-Z]"  # UK National Insurance
     r"|[A-Z]\n?[12](?:\n?\d){8}"  # Taiwan
     r"|[XYZ]-?\d{7}-?[A-Z]"  # Spain's NIE
+    r"|[12](?: ?\d\d){2} ?2[AB](?:[ \n]?\d){8}"  # France's NIR, born in Corsica (2A, 2B)
     r")(?![\w-]|[.,]\d)"
 )
 SSN = re.compile(r"(?<![\w.,/#$€£¥%+-])\d{3}([ ./_\n-]?)\d{2}\1\d{4}(?![\w-]|[.,]\d)")
@@ -78,6 +79,13 @@ def is_national_id(candidate: str) -> bool:
         except Exception:  # noqa: BLE001 - a validator's own bug must not stop masking
             continue
     return False
+
+
+def is_long_national_id(candidate: str) -> bool:
+    """An id of 12 or more digits (read before phone numbers); `00` opens an international
+    phone number, never an id."""
+    return (sum(c.isdigit() for c in candidate) >= 12 and not candidate.startswith("00")
+            and is_national_id(candidate))
 
 
 def _taiwan_ok(number: str) -> bool:
