@@ -74,8 +74,7 @@ def might_hold_pii(text: str) -> bool:
         return True  # a secret's name (`password`, `SECRET_KEY`, `пароль`, `密码`)
     return (" at " in lower or "eyJ" in text
             or (("[" in text or "(" in text or "{" in text or "<" in text)
-                and _BRACKETED_AT.search(lower) is not None)
-            )
+                and _BRACKETED_AT.search(lower) is not None))
 
 
 class PiiMasker:

@@ -32,15 +32,8 @@ KNOWN_SECRET = re.compile(
 DISCORD_TOKEN = re.compile(
     r"(?<![\w.-])(?:mfa\.[\w-]{80,}|[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,40})(?![\w-])"
 )
-# `password: hunter2`, `my password is hunter2`, `api_key=...`: the value after a name that
-# says it is secret. With `is` the value must hold a digit or symbol, since `my password is
-# too long` is prose; after a colon or `=` a password may be a plain word.
-ASSIGNED_SECRET = re.compile(
-    r"(?i)\b(?P<name>pass(?:word|wd|code|phrase)?|pwd|pw|pin|api[ _-]?key|secret|token"
-    r"|access[ _-]?(?:key|token)|auth(?:[ _-]?token)?|private[ _-]?key)"
-    r"(?P<sep>\s*[:=]\s*|\s+(?:is|was)\s+)(?P<value>[^\s\[\]]{4,})"
-)
-_PASSWORD_NAMES = {"password", "passwd", "passcode", "passphrase", "pwd"}
+# A long run of mixed letters and digits: a key; a run of hex digits (and dashes) is a git
+# SHA, a digest or a UUID, which is ordinary text (looks_random).
 _HEX_DIGEST = re.compile(r"[0-9a-f-]+|[0-9A-F-]+")
 LONG_RUN = re.compile(r"(?<![\w/+=-])[A-Za-z0-9_+/=-]{32,}(?![\w/+=-])")
 INVITE = re.compile(
@@ -50,7 +43,7 @@ INVITE = re.compile(
 # Letters and digits of any script (non-ASCII addresses are valid: RFC 6531). Spaces may
 # sit around the @ and the dots (`alice @ example . com`), the dot may be the ideographic
 # full stop (`alice@example。com`), and a line break (two messages of one turn) may split
-# it. With a space before the @ or around a dot, the address must end in a common
+# it. With a space or line break before the @, or a space around a dot, the address must end in a common
 # top-level domain (is_email): `ping @chen.li` is a mention.
 EMAIL = re.compile(
     r"(?<![\w.%+-])[\w.%+-]*\w(?P<at>\s*\n\s*@\s*|[ \t]*@\s*)"
@@ -199,7 +192,9 @@ def is_ipv6(candidate: str) -> bool:
 
 
 def is_email(match: re.Match) -> bool:
-    spaced = match.group("at")[0] in " \t" or " " in match.group("domain")
+    # `@name.surname` on a line of its own is a mention as often as the second half of an
+    # address split over two messages: the common-TLD check decides, as with spaces.
+    spaced = match.group("at")[0] in " \t\n" or " " in match.group("domain")
     return not spaced or match.group("tld").lower() in _COMMON_TLD_SET
 
 
@@ -213,28 +208,3 @@ def is_spelled_email(match: re.Match) -> bool:
         return True
     return bool(_SPELLED_DOT.search(match.group("domain"))
                 or _PROVIDER.match(match.group("domain")))
-
-
-# What ends a sentence after a value, rather than belonging to it: left out of the mask.
-# `!`, `?`, `*` and `~` are masked with the value (passwords end in them), but do not
-# make a word a secret (`my pin is down!` is prose).
-_AFTER_VALUE = ".,;:)]}'\""
-_MAYBE_PART_OF_IT = "!?*~"
-
-
-def assigned_secret(match: re.Match) -> tuple[int, int] | None:
-    """The span of the value after a secret's name, if it is one."""
-    value = match.group("value").rstrip(_AFTER_VALUE)
-    judged = value.rstrip(_MAYBE_PART_OF_IT + _AFTER_VALUE)
-    if len(judged) < 4:
-        return None
-    if judged.isalpha():
-        # `token: banana` is a word; `password: hunter` after a colon is a password.
-        separator = match.group("sep")
-        if (match.group("name").lower() not in _PASSWORD_NAMES
-                or "is" in separator or "was" in separator):
-            return None
-    elif not any(c.isdigit() for c in judged) and judged.isalnum():
-        return None
-    start = match.start("value")
-    return start, start + len(value)

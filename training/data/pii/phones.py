@@ -33,7 +33,8 @@ _CLUSTER = re.compile(
 _SEVEN_DIGITS = re.compile(r"\d(?:[\s()._\-/]{0,3}\d){6,}")
 # A date with a four-digit year (`13.10.2002 20:12`, `2024-05-01 12:30`, `12/31/1999`):
 # a cluster holding one is a date and a time, however the digits happen to validate.
-_DAY, _MONTH, _YEAR = r"(?:0?[1-9]|[12]\d|3[01])", r"(?:0?[1-9]|1[0-2])", r"(?:19|20)\d\d"
+# (A Thai date counts years from 543 BC: 25xx.)
+_DAY, _MONTH, _YEAR = r"(?:0?[1-9]|[12]\d|3[01])", r"(?:0?[1-9]|1[0-2])", r"(?:19|20|25)\d\d"
 _DATE = re.compile(
     rf"(?<!\d)(?:{_DAY}[./-]{_MONTH}[./-]{_YEAR}|{_MONTH}[./-]{_DAY}[./-]{_YEAR}"
     rf"|{_YEAR}[./-]{_MONTH}[./-]{_DAY})(?!\d)"
@@ -73,6 +74,9 @@ class PhoneFinder:
             for match_start, match_end in _matches(window, self.regions):
                 if low + match_end < len(flat) and flat[low + match_end].isalnum():
                     continue  # glued to letters: part of a UUID or a hex string
+                matched = window[match_start:match_end]
+                if _DATE.search(matched) or not_a_phone(matched):
+                    continue  # the window reached a date or a range beside the cluster
                 if window[match_start] == "(" and ")" not in window[match_start:match_end]:
                     match_start += 1  # `(020 7946 0958)`: the bracket is the sentence's
                 span = (low + match_start, low + match_end)

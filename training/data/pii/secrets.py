@@ -77,12 +77,12 @@ def secret_spans(text: str):
     for match in SECRET_NAMED.finditer(text):
         if match.group("value") is None:
             continue
-        span = _value_span(match, text)
+        span = _value_span(match)
         if span:
             yield span
 
 
-def _value_span(match: re.Match, text: str) -> tuple[int, int] | None:
+def _value_span(match: re.Match) -> tuple[int, int] | None:
     sep = match.group("sep")
     start = match.start("value")
     value = match.group("value")
