@@ -71,7 +71,11 @@ def print_tables(result: dict, misses: int) -> None:
     for locale in locales:
         print(f"| {locale} | " + " | ".join(_share(hits[(k, locale)]) for k in KINDS) + " |")
     totals = {k: [sum(hits[(k, loc)][i] for loc in locales) for i in (0, 1)] for k in KINDS}
-    print("| **all** | " + " | ".join(f"**{_share(totals[k])}**" for k in KINDS) + " |")
+    print("| **all** | " + " | ".join(f"**{totals[k][0] / totals[k][1]:.2%}**" for k in KINDS)
+          + " |")
+    print("| values | " + " | ".join(f"{totals[k][1]:,}" for k in KINDS) + " |")
+    lowest = min((hits[key][0] / hits[key][1], key) for key in hits if hits[key][1])
+    print(f"\nlowest kind and locale: {lowest[1][0]} in {lowest[1][1]}, {lowest[0]:.2%}")
     shapes = sorted({shape for _, shape in result["by_shape"]})
     print("\n| shape | " + " | ".join(KINDS) + " |")
     print("|---|" + "---:|" * len(KINDS))

@@ -59,6 +59,7 @@ _DOT = rf"(?:{_WRITTEN_DOT}|\.)"
 COMMON_TLDS = (
     "com|net|org|edu|gov|io|co|me|info|biz|us|uk|de|fr|in|au|ca|nl|be|ch|at|it|es|pt|pl|se|no"
     "|dk|fi|ie|nz|br|mx|ar|ru|ua|cz|jp|kr|cn|tw|hk|sg|ph|id|my|za|tr|gr|ro|hu|dev|app|xyz"
+    "|th|vn|il|sk|si|hr|bg|rs|lt|lv|ee|is|lu|cl|pe|ve|eg|sa|ae|pk|bd|ng|ke|by|kz"
 )
 _COMMON_TLD_SET = frozenset(COMMON_TLDS.split("|")) - {"li"}
 MAIL_PROVIDERS = ("gmail|googlemail|yahoo|hotmail|outlook|live|msn|icloud|me|aol|proton|"

@@ -63,13 +63,13 @@ _COPULA_END = re.compile(r"(?:です|だよ|だ|입니다|이에요|예요|이�
 # A cheap look for any of the names above in lower-case text (most chat has none), written
 # as a trie of first letters: Python's regex engine tries each alternative at each position,
 # and this runs on every turn of the export (bench/parse.py).
-_HINT = re.compile(r"p(?:ass|w|in|arol)|key|s(?:ecret|enha|ifre|alasana|andi|enord)|token"
+HINT = re.compile(r"p(?:ass|w|in|arol)|key|s(?:ecret|enha|ifre|alasana|andi|enord)|token"
                    r"|a(?:uth|dgang)|c(?:red|ontrase|lave)|h(?:as[łl]o|eslo)|wachtw|m(?:dp|ot de)"
                    r"|jelsz")
 
 
 def might_name_secret(lower: str) -> bool:
-    return not lower.isascii() or _HINT.search(lower) is not None
+    return not lower.isascii() or HINT.search(lower) is not None
 
 
 def secret_spans(text: str):
