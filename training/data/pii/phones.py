@@ -95,6 +95,8 @@ _ISBN10 = re.compile(r"\d{1,5}([- ])\d{1,7}\1\d{1,7}\1[\dX]")
 def not_a_phone(cluster: str) -> bool:
     """Digit strings a phone number's shape also fits: `1 2 3 4 5 6 7 8 9 10` (counting),
     `45.8807805` (a coordinate), `0-306-40615-2` (an ISBN-10: four groups, a check digit)."""
+    if len(cluster) > 64:
+        return False  # too long for any of these (and for int() on its groups)
     if _DECIMAL.fullmatch(cluster) or _VERSION.fullmatch(cluster) or _YEARS.fullmatch(cluster):
         return True
     if " / " in cluster and any(c in cluster for c in "-:."):

@@ -23,7 +23,7 @@ import re
 
 # Words for "password" (and PIN) in the languages the measurement covers and a few more.
 _PASSWORD_WORDS = (
-    r"pass(?:word|wd|code|phrase|wort|ord|wort)?|pwd|pw|pin(?:\s*code)?|passcode"
+    r"pass(?:word|wd|code|phrase|wort|ord)?|pwd|pw|pin(?:\s*code)?"
     r"|mot\s+de\s+passe|mdp|contrase[ñn]a|clave|senha|palavra[- ]passe|wachtwoord"
     r"|has[łl]o|пароль|парол[ья]|şifre(?:m|si)?|sifre|l[öo]senord|salasana|adgangskode"
     r"|passord|heslo|jelsz[óo]|parol[aă]|κωδικ[όο]ς(?:\s+πρόσβασης)?|συνθηματικό|סיסמ[הא]"
@@ -50,8 +50,8 @@ SECRET_NAMED = re.compile(
 # What people say about a password rather than what it is (after a spoken `is`).
 _PROSE = frozenset(
     "on in at too so very not wrong incorrect invalid expired weak strong long short "
-    "easy hard required needed changed different same reset written saved stored there here "
-    "gone lost down case-sensitive secure safe protected correct? sent missing".split()
+    "easy hard required needed changed different same reset written saved stored "
+    "gone lost down case-sensitive secure safe protected sent missing".split()
 )
 _QUOTES = "\"'`"
 _SENTENCE_END = re.compile(r"[.!?;,。！？、]\s|[.!?。！？]$|\s[-–—]\s|\s{2,}|`")
