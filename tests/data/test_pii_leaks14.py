@@ -43,6 +43,13 @@ LEAKS = [
     ("card as spaced digits", "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "1 1 1 1 1 1 1 1"),
     ("password in a nickname", "Mochi (pw hunter2)", "hunter2"),
     ("passphrase in a nickname", "Mochi | wifi password is correct horse", "correct horse"),
+    # more of the same classes, found while testing the rules (each leaked before)
+    ("card, mixed separators", "4111-1111 1111-1111", "1111 1111"),
+    ("IBAN in lower case", "iban: de89370400440532013000", "0532013000"),
+    ("SSN with en dashes", "ssn 536\u201322\u20131847", "1847"),
+    ("CPF as Brazil prints it", "cpf 285.130.608-10", "608-10"),
+    ("key in Russian", "ключ: hunter2", "hunter2"),
+    ("Polish `to`", "hasło to kotek123", "kotek123"),
 ]
 
 ORDINARY = [

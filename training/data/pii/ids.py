@@ -43,6 +43,7 @@ CANDIDATE = re.compile(
     r")(?![\w-]|[.,]\d)"
 )
 SSN = re.compile(r"(?<![\w.,/#$€£¥%+-])\d{3}([ ./_\n-]?)\d{2}\1\d{4}(?![\w-]|[.,]\d)")
+_CPF = re.compile(r"\d{3}\.\d{3}\.\d{3}-\d{2}")  # Brazil prints its ids with two kinds
 _SEPARATORS = re.compile(r"[ ./_\n-]+")
 # The UK's NI number: two prefix letters (D, F, I, Q, U, V never), six digits, a suffix
 # letter (A-D when issued; ZZ and other suffixes are on test and temporary numbers).
@@ -59,7 +60,7 @@ def _validators(length: int) -> list:
 
 def is_national_id(candidate: str) -> bool:
     separators = set("".join(_SEPARATORS.findall(candidate))) - {"\n"}
-    if len(separators) > 1:
+    if len(separators) > 1 and not _CPF.fullmatch(candidate):
         return False  # `2024-05-01 12`: a date and an hour, not one number
     if separators <= {".", ","} and candidate.count(".") + candidate.count(",") == 1:
         return False  # `43.4056105`: a decimal number (a coordinate)

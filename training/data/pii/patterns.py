@@ -75,9 +75,11 @@ _PROVIDER = re.compile(rf"(?i)^(?:{MAIL_PROVIDERS})\W")
 # 4-6-4...) with any one separator (space, `-`, `.`, `/`, `_`, a line break between two
 # messages), or as spaced single digits. is_card judges the grouping, the issuer and Luhn.
 CARD = re.compile(r"(?<![\w.,/-])[1-689](?:[ ._/\n-]{1,2}\d|\d){11,18}(?![\w-]|[.,]\d)")
-# Printed in groups of four or unbroken; upper case, as banks print them (in lower case,
-# `is12 this text` has the same shape). A line break may split it (two messages).
-IBAN = re.compile(r"(?<![\w-])[A-Z]{2}\d{2}(?:[ \n-]?[A-Z0-9]){10,30}(?![\w-])")
+# Printed in groups of four or unbroken, in upper case as banks print them or all in lower
+# case as some people type them (never mixed: `is12 this text`); the mod 97 check decides.
+# A line break may split it (two messages).
+IBAN = re.compile(r"(?<![\w-])(?:[A-Z]{2}\d{2}(?:[ \n-]?[A-Z0-9]){10,30}"
+                  r"|[a-z]{2}\d{2}(?:[ \n-]?[a-z0-9]){10,30})(?![\w-])")
 # Octets separated by `.`, `[.]`, `(.)` (how security folk "defang" an address), ` . ` or
 # ` dot `; `1. 2. 3. 4.` is a numbered list. An octet may be zero-padded (`192.168.001.010`,
 # as some routers print them).
@@ -117,7 +119,9 @@ def is_card(candidate: str) -> bool:
         return False
     separators = set("".join(_CARD_SEPARATOR.findall(candidate)))
     if len(separators) > 1:
-        return False  # one separator throughout, as cards are printed
+        # Mixed separators (`4111-1111 1111-1111`) only in a card's own groups of four.
+        groups = tuple(len(group) for group in _GROUP.findall(candidate))
+        return groups in ((4, 4, 4, 4), (4, 4, 4, 4, 3)) and separators <= set(" -./_")
     groups = tuple(len(group) for group in _GROUP.findall(candidate.replace("\n", "")
                                                           if not separators else candidate))
     if len(groups) == 1:
@@ -134,7 +138,7 @@ def is_card(candidate: str) -> bool:
 
 def is_iban(candidate: str) -> bool:
     """ISO 13616: move the first four characters to the end, letters to numbers, mod 97."""
-    compact = re.sub(r"[ \n-]", "", candidate)
+    compact = re.sub(r"[ \n-]", "", candidate).upper()
     if (not 14 <= len(compact) <= 34 or not compact.isascii() or not compact.isalnum()
             or not compact[:2].isalpha() or not compact[2:4].isdigit()):
         return False

@@ -30,21 +30,28 @@ _PASSWORD_WORDS = (
     r"|รหัสผ่าน|รหัส|mật\s+khẩu|kata\s+sandi|sandi|パスワード|暗証番号|密码|密碼|口令"
     r"|비밀번호|비번|암호"
 )
+# Words for "key" and "token" in other languages: like `key`, taken at their word only when
+# the value looks like a key (`la clé est sous le paillasson` is prose).
+_KEY_WORDS = (
+    r"cl[ée]|schl[üu]ssel|chiave|llave|sleutel|klucz|anahtar|nyckel|avain|n[øo]g(?:le|kel)"
+    r"|cheie|ключ|токен|секрет|κλειδί|מפתח|กุญแจ|キー|トークン|密钥|密鑰|令牌|키|토큰"
+)
 # Identifier parts that make a key secret: `DB_PASSWORD`, `SECRET_KEY`, `apiKey`, `auth-token`.
 _SECRET_PARTS = r"(?:password|passwd|passphrase|pwd|secret|token|key|credentials?|auth|pin)"
 _IDENTIFIER = (
     rf"(?:[A-Za-z0-9]+[_.-]|[a-z0-9]+(?=[A-Z]))*"
     rf"(?i:{_SECRET_PARTS})(?:(?:[_.-]|(?<=[a-z])(?=[A-Z]))[A-Za-z0-9]+)*"
 )
-# How a value is introduced. Spoken `is` in each language; `'s` (`the wifi password's`).
-_SPOKEN = (r"is|was|'s|ist|war|est|était|es|era|é|è|är|on|er|to|jest|este|είναι|היא|הוא"
+# How a value is introduced. Spoken `is` in each language; `'s` (`the wifi password's`);
+# Polish `hasło to …` (only after hasło: `the pin to my card` is English).
+_SPOKEN = (r"is|was|'s|ist|war|est|était|es|era|é|è|är|on|er|jest|este|είναι|היא|הוא"
            r"|คือ|là|adalah|dir|olarak")
 _CJK_TOPIC = r"は|が|是|为|為|는|은|:|：|คือ"
 SECRET_NAMED = re.compile(
     rf"(?<![\w])(?P<name>(?i:(?:my|the|your|our|wifi|wi-fi|db|root|admin|new|old|account)\s+)*"
-    rf"(?:(?i:{_PASSWORD_WORDS})|{_IDENTIFIER}))(?P<q>[\"']?)"
+    rf"(?:(?i:{_PASSWORD_WORDS}|{_KEY_WORDS})|{_IDENTIFIER}))(?P<q>[\"']?)"
     rf"(?P<sep>\s*(?:=>|->|[:=：]|—|–|\s-)\s*|\s+(?:{_SPOKEN})(?:\s*[:=])?\s+|(?<=\w)'s\s+"
-    rf"|\s*(?:{_CJK_TOPIC})\s*|[ \t]+(?=\S*[\d\W]))"
+    rf"|(?<=[łl]o)\s+to\s+|\s*(?:{_CJK_TOPIC})\s*|[ \t]+(?=\S*(?:\d|[^\w\s])))"
     rf"(?P<value>[^\s\[\]][^\n]*)?"
 )
 # What people say about a password rather than what it is (after a spoken `is`).
@@ -63,9 +70,9 @@ _COPULA_END = re.compile(r"(?:です|だよ|だ|입니다|이에요|예요|이�
 # A cheap look for any of the names above in lower-case text (most chat has none), written
 # as a trie of first letters: Python's regex engine tries each alternative at each position,
 # and this runs on every turn of the export (bench/parse.py).
-HINT = re.compile(r"p(?:ass|w|in|arol)|key|s(?:ecret|enha|ifre|alasana|andi|enord)|token"
-                   r"|a(?:uth|dgang)|c(?:red|ontrase|lave)|h(?:as[łl]o|eslo)|wachtw|m(?:dp|ot de)"
-                   r"|jelsz")
+HINT = re.compile(r"p(?:ass|w|in|arol)|key|s(?:ecret|enha|ifre|alasana|andi|enord|leutel)"
+                  r"|token|a(?:uth|dgang|nahtar|vain)|c(?:red|ontrase|lave|hiave|heie)"
+                  r"|h(?:as[łl]o|eslo)|wachtw|m(?:dp|ot de)|jelsz|llave|klucz|n(?:yckel|og)")
 
 
 def might_name_secret(lower: str) -> bool:
