@@ -21,7 +21,7 @@ Measured on generated personal data in 28 locales (bench/pii_measure.py, docs/da
 section 4). Kept libraries were weighed against these rules on the same cases
 (bench/pii_libraries.py): detect-secrets' default plugins found 25% of the secrets (they
 are made for source files: quoted values, high entropy), presidio-analyzer's recognizers
-31-87% of the other kinds while changing 15% of ordinary lines, at a fifth of the speed;
+31-87% of the other kinds while changing 15% of ordinary lines, at a tenth of the speed;
 neither was kept. What is kept is what holds knowledge we should not write: libphonenumber
 (phone numbering plans), python-stdnum (each country's id check), ipaddress.
 """
