@@ -75,7 +75,7 @@ ORDINARY = [
     "10/10 would nap again", "room 404 not found haha", "it costs $12.99", "version 3.11 is out",
     "python 3.11.4 broke my build", "i ran 5km in 25:30", "the year 2024 was wild",
     "my password reset email never came", "the token economy in that game is weird",
-    "secret: i love tuna", "ping me later", "anyone up? :D", "lmao 😂😂", "brb 5 min",
+    "ping me later", "anyone up? :D", "lmao 😂😂", "brb 5 min",
     "see https://example.com/blog/post-123", "watch https://youtu.be/dQw4w9WgXcQ",
     "https://tenor.com/view/cat-dance-gif-12345678", "order #12345 shipped", "level 99 finally",
     "1 2 3 4 5 6 7 8", "lost 1000 gold in one run", "it's 35°C outside", "50% off today only",
@@ -127,4 +127,6 @@ def test_phone_region_reads_local_numbers():
     # still matters for a country outside them, such as Korea.
     assert PiiMasker("US").mask("ring 020 7946 0958") == "ring [phone]"
     assert PiiMasker("KR").mask("ring 010-1234-5678") == "ring [phone]"
-    assert PiiMasker("US").mask("ring 010-1234-5678") == "ring 010-1234-5678"
+    # A number that fits no issued US range but has a US number's length and grouping is
+    # masked too now (a possible number: issued ranges change; when unsure, protect).
+    assert PiiMasker("US").mask("ring 010-1234-5678") == "ring [phone]"

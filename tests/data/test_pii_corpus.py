@@ -1,11 +1,14 @@
-"""Precision and recall of masking, per kind, on a labelled corpus (tests/data/pii_corpus.jsonl).
+"""Precision and recall of masking, per kind, on a hand-labelled corpus (tests/data/pii_corpus.jsonl).
 
 Each line: `kind` (what the text holds, or `none`), `text` (a turn; a line break joins two
 messages) and `masked` (exactly what prepare must make of it). `none` lines are ordinary
 chat full of numbers and links that must come out unchanged. Lines marked `limit` are known
 gaps (docs/data.md says so): reported, not required.
 
-    python -m pytest -q -s tests/data/test_pii_corpus.py    # prints the table in docs/data.md
+    python -m pytest -q -s tests/data/test_pii_corpus.py    # prints the table
+
+The measurement docs/data.md reports is the generated one (tests/data/pii_generated.py,
+bench/pii_measure.py); this corpus stays as regression tests of the forms reported before.
 
 A mask counts as right when the kind's tag is where the expected text has it: recall is the
 share of expected tags produced, precision the share of produced tags that were expected.

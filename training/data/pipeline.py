@@ -28,6 +28,7 @@ from training.data.conversations import ExampleBuilder, TurnOptions
 from training.data.dataset import ExampleWriter, write_stats
 from training.data.messages import Message, MessageKind
 from training.data.people import Author, People, Resolution
+from training.data.pii import PiiMasker
 from training.data.report import Tally, write_report
 from training.errors import DatasetError
 from training.options import from_args, option
@@ -148,9 +149,9 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     split = read.writer.finish(options.val_share, options.seed)
     builder, cleaner, reports, counts = read.builder, read.cleaner, read.reports, read.counts
     stats = {
-        "persona": {"name": people.persona_name(),
-                    "aliases": sorted(people.persona_aliases | set(options.personas)),
-                    "account_ids": people.persona_account_ids},
+        "persona": persona_record(people.persona_name(),
+                                  people.persona_aliases | set(options.personas),
+                                  people.persona_account_ids, options),
         "files": [{"path": str(r.path), "format": r.format, "messages_read": r.messages,
                    "salvaged": r.salvaged, "notes": r.notes} for r in reports],
         "messages_read": sum(r.messages for r in reports),
@@ -171,6 +172,17 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     write_stats(out_dir, stats)
     write_report(out_dir, read.tally, people.activity, stats["persona"]["name"], people.persona_ids)
     return stats
+
+
+def persona_record(name: str, aliases: set[str], account_ids: list[str],
+                   options: PrepareOptions) -> dict:
+    """stats.json's persona block, which catgpt.json copies into the model folder meant for
+    sharing: every name the persona is known by goes through the same masking as the text
+    (a nickname such as `Mochi | +44 20 7946 0958` holds personal data). A masker of its own,
+    so `pii_masked` still counts what the dataset holds."""
+    mask = (lambda text: text) if options.keep_pii else PiiMasker(options.phone_region).mask
+    return {"name": mask(name), "aliases": sorted({mask(alias) for alias in aliases}),
+            "account_ids": account_ids}
 
 
 @dataclass
@@ -363,4 +375,7 @@ def _options_record(options: PrepareOptions) -> dict:
     record = asdict(options)
     record["exports"] = [str(path) for path in options.exports]
     record.pop("progress")
+    if not options.keep_pii:  # a --persona value is a name the persona is known by
+        masker = PiiMasker(options.phone_region)
+        record["personas"] = [masker.mask(name) for name in options.personas]
     return record

@@ -120,11 +120,37 @@ def read_catgpt(folder: Path) -> dict:
 
 
 def write_catgpt(folder: Path, card: dict) -> None:
-    """Write catgpt.json via a temporary file, so a crash never leaves half a JSON."""
+    """Write catgpt.json via a temporary file, so a crash never leaves half a JSON.
+
+    The persona's names are masked here too (in `card`, so the model card written after it
+    shows them masked): prepare masks them in stats.json, but a dataset made by an older
+    prepare, or with --keep-pii, may still hold a nickname like `Mochi | +44 20 7946 0958`,
+    and this folder is meant for sharing."""
+    mask_persona_names(card)
     path = Path(folder) / CATGPT_JSON
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps({"format": FORMAT_VERSION, **card}, indent=2) + "\n", "utf-8")
     tmp.replace(path)
+
+
+def mask_persona_names(card: dict) -> None:
+    """Mask the persona's name and aliases in a catgpt.json card and in the dataset stats it
+    carries, in place (masking a masked name changes nothing)."""
+    from training.data.pii import PiiMasker  # only when a card is written
+
+    stats = (card.get("dataset") or {}).get("stats") or {}
+    region = (stats.get("options") or {}).get("phone_region") or "US"
+    masker = PiiMasker(str(region))
+    for block in (card.get("persona"), stats.get("persona")):
+        if not isinstance(block, dict):
+            continue
+        if isinstance(block.get("name"), str):
+            block["name"] = masker.mask(block["name"])
+        if isinstance(block.get("aliases"), list):
+            block["aliases"] = sorted({masker.mask(str(alias)) for alias in block["aliases"]})
+    options = stats.get("options")
+    if isinstance(options, dict) and isinstance(options.get("personas"), list):
+        options["personas"] = [masker.mask(str(name)) for name in options["personas"]]
 
 
 def write_log(folder: Path, log_history: list[dict]) -> None:

@@ -29,6 +29,14 @@ _PATH_SECRETS = (
     (re.compile(r"(?i)hooks\.slack\.com/(?:services|workflows)/(?P<value>[\w/-]+)"), "secret"),
     (re.compile(r"(?i)api\.telegram\.org/(?:file/)?bot(?P<value>\d{6,12}:[\w-]{30,})"), "secret"),
 )
+# Messenger links carry a phone number: wa.me/447946..., t.me/+44..., signal.me/#p/+44...,
+# and so do tel:, sms: and callto: (which are not links to find_links, having no `//`);
+# the masker reads these over the whole text (pii/__init__.py).
+PHONE_IN_LINK = re.compile(
+    r"(?i)(?:wa\.me/|t\.me/|telegram\.me/|signal\.me/#p/|whatsapp\.com/send/?\?phone="
+    r"|viber://(?:chat|contact)\?number=|(?<![\w])(?:tel|sms|callto|facetime):)"
+    r"(?P<value>(?:\+|%2B)?\d(?:[\d()-]|%20){6,20})"
+)
 _PARAM = re.compile(r"[?&#;](?P<name>[\w.\[\]-]+)=(?P<value>[^&#;\s]+)")
 _SECRET_PARAMS = {
     "token", "access_token", "refresh_token", "id_token", "auth", "auth_token", "authtoken",
@@ -87,3 +95,5 @@ def secrets_in_link(link: str) -> Iterator[tuple[int, int, str]]:
                 yield (*match.span("value"), "secret")
             elif name in _PARAM_KINDS:
                 yield (*match.span("value"), _PARAM_KINDS[name])
+            else:  # any other value is judged whole: a card, an IBAN, an id in a form link
+                yield (*match.span("value"), f"judge:{name}")

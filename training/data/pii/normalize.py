@@ -22,6 +22,11 @@ _INVISIBLE = re.compile(
 )
 
 
+# A dash between two digits (`536–22–1847`, `+44—20`) is read as a hyphen; NFKC leaves
+# dashes as they are. Elsewhere a dash is punctuation (`пароль — hunter2`) and stays.
+_DIGIT_DASH = re.compile("(?<=\\d)[\u2010-\u2015\u2212\ufe63](?=\\d)")
+
+
 def normalized(text: str) -> str:
     """`text` as the rules should see it; the same object when there is nothing to fold.
 
@@ -30,9 +35,10 @@ def normalized(text: str) -> str:
     """
     if text.isascii():
         return text
-    if unicodedata.is_normalized("NFKC", text) and not _INVISIBLE.search(text):
+    if (unicodedata.is_normalized("NFKC", text) and not _INVISIBLE.search(text)
+            and not _DIGIT_DASH.search(text)):
         return text
     # Fold first (a full-width letter next to a joiner is ASCII afterwards), then fold again:
     # a combining accent that followed an invisible character now composes.
     folded = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
-    return unicodedata.normalize("NFKC", folded)
+    return _DIGIT_DASH.sub("-", unicodedata.normalize("NFKC", folded))

@@ -32,26 +32,22 @@ KNOWN_SECRET = re.compile(
 DISCORD_TOKEN = re.compile(
     r"(?<![\w.-])(?:mfa\.[\w-]{80,}|[\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,40})(?![\w-])"
 )
-# `password: hunter2`, `my password is hunter2`, `api_key=...`: the value after a name that
-# says it is secret. With `is` the value must hold a digit or symbol, since `my password is
-# too long` is prose; after a colon or `=` a password may be a plain word.
-ASSIGNED_SECRET = re.compile(
-    r"(?i)\b(?P<name>pass(?:word|wd|code|phrase)?|pwd|pw|pin|api[ _-]?key|secret|token"
-    r"|access[ _-]?(?:key|token)|auth(?:[ _-]?token)?|private[ _-]?key)"
-    r"(?P<sep>\s*[:=]\s*|\s+(?:is|was)\s+)(?P<value>[^\s\[\]]{4,})"
-)
-_PASSWORD_NAMES = {"password", "passwd", "passcode", "passphrase", "pwd"}
+# A long run of mixed letters and digits: a key; a run of hex digits (and dashes) is a git
+# SHA, a digest or a UUID, which is ordinary text (looks_random).
+_HEX_DIGEST = re.compile(r"[0-9a-f-]+|[0-9A-F-]+")
 LONG_RUN = re.compile(r"(?<![\w/+=-])[A-Za-z0-9_+/=-]{32,}(?![\w/+=-])")
 INVITE = re.compile(
     r"(?i)(?<![\w.-])(?:https?://)?(?:www\.)?(?:(?:ptb\.|canary\.)?discord(?:app)?\.com/invite"
     r"|discord\.(?:gg|me|io)|dsc\.gg)/[A-Za-z0-9-]{2,32}(?![\w-])"
 )
 # Letters and digits of any script (non-ASCII addresses are valid: RFC 6531). Spaces may
-# follow the @, or sit on both sides of it, and a line break (two messages of one turn) may
-# split it; a space before the @ alone is a mention (`ping @chen.li`), not an address.
+# sit around the @ and the dots (`alice @ example . com`), the dot may be the ideographic
+# full stop (`alice@example。com`), and a line break (two messages of one turn) may split
+# it. With a space or line break before the @, or a space around a dot, the address must end in a common
+# top-level domain (is_email): `ping @chen.li` is a mention.
 EMAIL = re.compile(
-    r"(?<![\w.%+-])[\w.%+-]*\w(?:\s+@\s+|\s*\n\s*@\s*|@\s*)"
-    r"(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}(?![\w-])"
+    r"(?<![\w.%+-])[\w.%+-]*\w(?P<at>\s*\n\s*@\s*|[ \t]*@\s*)"
+    r"(?P<domain>(?:[^\W_](?:[\w-]*[^\W_])?[ \t]?[.\u3002][ \t]?)+)(?P<tld>[^\W\d_]{2,})(?![\w-])"
 )
 # `alice at example dot com`, `alice[at]example[.]com`, `alice (at) gmail.com`: the written
 # out forms people use to dodge scrapers. One of the two separators must be written out (or
@@ -63,7 +59,9 @@ _DOT = rf"(?:{_WRITTEN_DOT}|\.)"
 COMMON_TLDS = (
     "com|net|org|edu|gov|io|co|me|info|biz|us|uk|de|fr|in|au|ca|nl|be|ch|at|it|es|pt|pl|se|no"
     "|dk|fi|ie|nz|br|mx|ar|ru|ua|cz|jp|kr|cn|tw|hk|sg|ph|id|my|za|tr|gr|ro|hu|dev|app|xyz"
+    "|th|vn|il|sk|si|hr|bg|rs|lt|lv|ee|is|lu|cl|pe|ve|eg|sa|ae|pk|bd|ng|ke|by|kz"
 )
+_COMMON_TLD_SET = frozenset(COMMON_TLDS.split("|")) - {"li"}
 MAIL_PROVIDERS = ("gmail|googlemail|yahoo|hotmail|outlook|live|msn|icloud|me|aol|proton|"
                   "protonmail|pm|gmx|web|mail|yandex|zoho|qq|163|fastmail|tutanota|posteo")
 SPELLED_EMAIL = re.compile(
@@ -73,28 +71,22 @@ SPELLED_EMAIL = re.compile(
 )
 _SPELLED_DOT = re.compile(rf"(?i){_WRITTEN_DOT}")
 _PROVIDER = re.compile(rf"(?i)^(?:{MAIL_PROVIDERS})\W")
-# 13 to 19 digits as cards are printed; a single unbroken run of 17 or more is a Discord id
-# (snowflake), not a card. Each shape is spelled out, so two cards in a row are two matches.
-_SEP = r"[ .\n-]?"  # a space, dot or dash between groups (a line break: two messages)
-CARD = re.compile(
-    r"(?<![\w.-])(?:"
-    rf"[2-6]\d{{3}}(?:{_SEP}\d{{4}}){{3}}(?:{_SEP}\d{{3}}(?!\d))?"  # 16 or 19 digits in fours
-    rf"|3\d{{3}}{_SEP}\d{{6}}{_SEP}\d{{4,5}}"  # American Express 4-6-5, Diners 4-6-4
-    r"|[2-6]\d{12,18}"  # unbroken
-    r")(?![\w-]|\.\d)"
-)
-# Printed in groups of four or unbroken; upper case, as banks print them (in lower case,
-# `is12 this text` has the same shape).
-IBAN = re.compile(
-    r"(?<![\w-])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,7}(?:[ -]?[A-Z0-9]{1,3})?(?![\w-])"
-)
+# 12 to 19 digits as cards are printed: unbroken, or in the issuer's groups (fours, 4-6-5,
+# 4-6-4...) with any one separator (space, `-`, `.`, `/`, `_`, a line break between two
+# messages), or as spaced single digits. is_card judges the grouping, the issuer and Luhn.
+CARD = re.compile(r"(?<![\w.,/-])[1-689](?:[ ._/\n-]{1,2}\d|\d){11,18}(?![\w-]|[.,]\d)")
+# Printed in groups of four or unbroken, in upper case as banks print them or all in lower
+# case as some people type them (never mixed: `is12 this text`); the mod 97 check decides.
+# A line break may split it (two messages).
+IBAN = re.compile(r"(?<![\w-])(?:[A-Z]{2}\d{2}(?:[ \n-]?[A-Z0-9]){10,30}"
+                  r"|[a-z]{2}\d{2}(?:[ \n-]?[a-z0-9]){10,30})(?![\w-])")
 # Octets separated by `.`, `[.]`, `(.)` (how security folk "defang" an address), ` . ` or
 # ` dot `; `1. 2. 3. 4.` is a numbered list. An octet may be zero-padded (`192.168.001.010`,
 # as some routers print them).
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|0\d{1,2}|[1-9]?\d)"
-_IP_DOT = r"(?:\.|\[\.\]|\(\.\)| \. | dot )"
+_IP_DOT = r"(?:\n?\.\n?|\[\.\]|\(\.\)| \. | dot )"
 IPV4 = re.compile(rf"(?<![\w.])(?:{_OCTET}{_IP_DOT}){{3}}{_OCTET}(?![\w]|\.\d)")
-IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}\n?:\n?){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 
 
 def luhn_ok(digits: str) -> bool:
@@ -107,28 +99,66 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-# How card numbers are printed: in fours (a 19-digit card ends in three), or 4-6-5 / 4-6-4
-# (American Express, Diners). `315-2658022-5649459` is an order number, whatever Luhn says.
-_CARD_GROUPS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 4, 4, 4, 4), (4, 4, 4, 1), (4, 6, 5), (4, 6, 4)}
+# How card numbers are printed: in fours (a 19-digit card ends in three), 4-4-5 (13 digits),
+# 4-6-5 / 4-6-4 (American Express, JCB 15, Diners), 4-4-4 (12-digit Maestro). Grouped any
+# other way (`315-2658022-5649459`) it is an order number, whatever Luhn says.
+_CARD_GROUPS = {(4, 4, 4, 4), (4, 4, 4, 4, 3), (4, 4, 4, 4, 4), (4, 4, 4, 1), (4, 6, 5),
+                (4, 6, 4), (4, 4, 5), (4, 4, 4), (4, 4, 4, 3), (4, 4, 4, 2), (4, 4, 4, 4, 2),
+                (4, 4, 4, 4, 1)}
 _GROUP = re.compile(r"\d+")
+_CARD_SEPARATOR = re.compile(r"[^\d\n]+")
+# Issuer numbers (IIN) of the card schemes: Visa 4, Mastercard 51-55 and 2221-2720, American
+# Express 34/37, Diners 300-305/36/38/39, Discover/UnionPay 6, JCB 35 and 1800/2131, Maestro
+# 50/56-69, Mir 2200-2204, UnionPay 62/81, Prostir (Ukraine) 9.
+_ISSUER = re.compile(r"4|5[0-9]|2[2-7]|3[4-9]|30[0-5]|6|81|1800|2131|9")
 
 
 def is_card(candidate: str) -> bool:
     digits = re.sub(r"\D", "", candidate)
-    if not 13 <= len(digits) <= 19 or not luhn_ok(digits):
+    if not 12 <= len(digits) <= 19 or not luhn_ok(digits) or not _ISSUER.match(digits):
         return False
-    if digits == candidate:
-        return len(digits) <= 16  # an unbroken 17-19 digit run is a Discord id far more often
-    return tuple(len(group) for group in _GROUP.findall(candidate)) in _CARD_GROUPS
+    separators = set("".join(_CARD_SEPARATOR.findall(candidate)))
+    if len(separators) > 1:
+        # Mixed separators (`4111-1111 1111-1111`) only in a card's own groups of four.
+        groups = tuple(len(group) for group in _GROUP.findall(candidate))
+        return groups in ((4, 4, 4, 4), (4, 4, 4, 4, 3)) and separators <= set(" -./_")
+    groups = tuple(len(group) for group in _GROUP.findall(candidate.replace("\n", "")
+                                                          if not separators else candidate))
+    if len(groups) == 1:
+        # An unbroken 17 or 18 digit run is a Discord id far more often (ids have 19 digits
+        # from 2022 on, and start with 1 until about 2029).
+        return len(digits) <= 16 or (len(digits) == 19 and digits[0] != "1")
+    if all(size == 1 for size in groups):
+        return True  # spaced single digits
+    if not separators:  # only a line break: two messages split an unbroken number
+        return len(digits) <= 16
+    groups = tuple(len(group) for group in _GROUP.findall(candidate.replace("\n", next(iter(separators)))))
+    return groups in _CARD_GROUPS
 
 
 def is_iban(candidate: str) -> bool:
     """ISO 13616: move the first four characters to the end, letters to numbers, mod 97."""
-    compact = candidate.replace(" ", "").replace("-", "")
-    if not 15 <= len(compact) <= 34 or compact.isdigit():
+    compact = re.sub(r"[ \n-]", "", candidate).upper()
+    if (not 14 <= len(compact) <= 34 or not compact.isascii() or not compact.isalnum()
+            or not compact[:2].isalpha() or not compact[2:4].isdigit()):
         return False
     number = "".join(str(int(c, 36)) for c in compact[4:] + compact[:4])
     return int(number) % 97 == 1
+
+
+def iban_spans(text: str):
+    """IBANs in `text`; a candidate that runs into the next words is cut back to the
+    longest prefix, group by group, that passes the check."""
+    for match in IBAN.finditer(text):
+        candidate = match.group()
+        while len(candidate) >= 14:
+            if is_iban(candidate):
+                yield match.start(), match.start() + len(candidate)
+                break
+            cut = max(candidate.rfind(" "), candidate.rfind("\n"), candidate.rfind("-"))
+            if cut < 0:
+                break
+            candidate = candidate[:cut]
 
 
 def looks_random(run: str) -> bool:
@@ -137,6 +167,8 @@ def looks_random(run: str) -> bool:
                    any(c.isdigit() for c in run)))
     if classes < 2 or not any(c.isdigit() for c in run):
         return False
+    if _HEX_DIGEST.fullmatch(run):
+        return False  # a git SHA, an md5/sha256 digest, a UUID: ordinary text, not a key
     counts = Counter(run)
     entropy = -sum(n / len(run) * math.log2(n / len(run)) for n in counts.values())
     return entropy >= 3.5
@@ -154,6 +186,7 @@ def is_discord_token(candidate: str) -> bool:
 
 
 def is_ipv6(candidate: str) -> bool:
+    candidate = candidate.replace("\n", "")  # split over two messages
     if sum(1 for group in candidate.split(":") if group) < 3:
         return False  # `12:30:45` is a time, `::` is nothing anyone types as an address
     try:
@@ -161,6 +194,13 @@ def is_ipv6(candidate: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def is_email(match: re.Match) -> bool:
+    # `@name.surname` on a line of its own is a mention as often as the second half of an
+    # address split over two messages: the common-TLD check decides, as with spaces.
+    spaced = match.group("at")[0] in " \t\n" or " " in match.group("domain")
+    return not spaced or match.group("tld").lower() in _COMMON_TLD_SET
 
 
 def is_spelled_email(match: re.Match) -> bool:
@@ -173,28 +213,3 @@ def is_spelled_email(match: re.Match) -> bool:
         return True
     return bool(_SPELLED_DOT.search(match.group("domain"))
                 or _PROVIDER.match(match.group("domain")))
-
-
-# What ends a sentence after a value, rather than belonging to it: left out of the mask.
-# `!`, `?`, `*` and `~` are masked with the value (passwords end in them), but do not
-# make a word a secret (`my pin is down!` is prose).
-_AFTER_VALUE = ".,;:)]}'\""
-_MAYBE_PART_OF_IT = "!?*~"
-
-
-def assigned_secret(match: re.Match) -> tuple[int, int] | None:
-    """The span of the value after a secret's name, if it is one."""
-    value = match.group("value").rstrip(_AFTER_VALUE)
-    judged = value.rstrip(_MAYBE_PART_OF_IT + _AFTER_VALUE)
-    if len(judged) < 4:
-        return None
-    if judged.isalpha():
-        # `token: banana` is a word; `password: hunter` after a colon is a password.
-        separator = match.group("sep")
-        if (match.group("name").lower() not in _PASSWORD_NAMES
-                or "is" in separator or "was" in separator):
-            return None
-    elif not any(c.isdigit() for c in judged) and judged.isalnum():
-        return None
-    start = match.start("value")
-    return start, start + len(value)
