@@ -333,3 +333,18 @@ def test_no_one_named_like_the_persona_becomes_the_persona(extra_format, data):
         assert not ambiguous, "a username two accounts held was taken as the persona's"
         _assert_holds(scenario, out, stats)
 
+
+
+def test_readers_give_an_id_only_where_the_format_has_one(fixtures):
+    # Rule 1: a name stands in for an account only within its format, and is never all
+    # digits, so it cannot merge with a real id (nor be matched by one).
+    from training.readers import ReadReport, find_sources, read_source
+
+    ids: dict[str, set[str]] = {}
+    for source in find_sources([fixtures]):
+        for message in read_source(source, ReadReport(source.path, source.format)):
+            ids.setdefault(source.format, set()).add(message.author_id)
+    assert all(i.isdigit() for f in ("dce-json", "dce-csv", "discord-package") for i in ids[f])
+    for name_format in ("dce-text", "copied-text"):
+        assert ids[name_format]
+        assert all(i.startswith(f"{name_format}:") for i in ids[name_format]), ids[name_format]

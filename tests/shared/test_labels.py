@@ -66,3 +66,20 @@ def test_person_label_sets_apart_anyone_known_by_a_look_alike():
     assert person_label("Bob", ["Bob", "bobby"], ["mochi"]) == "Bob"
     assert person_label("Mochi", [], ["mochi"]) == "Mochi (not the persona)"
     assert person_label("Bob", [], ["mochi"], persona_account=True) == "Bob (not the persona)"
+
+
+def test_the_bot_labels_a_look_alike_apart_by_any_of_its_names():
+    # The bot's labeller is prepare's rule: a Cyrillic look-alike display name, or a plain
+    # display name over a look-alike username, is set apart; the persona's own account too.
+    from types import SimpleNamespace
+
+    from bot.conversation import label_for
+
+    def user(display, name, user_id=5):
+        return SimpleNamespace(display_name=display, name=name, global_name=None, id=user_id)
+
+    persona = ["mochi", "Mochi"]
+    assert label_for(user("Мосhі", "someone"), persona) == "Мосhі (not the persona)"
+    assert label_for(user("Bob", "rnochi"), persona) == "Bob (not the persona)"
+    assert label_for(user("Bob", "bob"), persona) == "Bob"
+    assert label_for(user("Bob", "bob", 22), persona, frozenset({22})) == "Bob (not the persona)"
