@@ -295,6 +295,8 @@ def _assert_holds(scenario: Scenario, out: Path, stats: dict) -> None:
     assert seen_targets
 
 
+# No shrinking: each example is a whole prepare run, so shrinking a failure took minutes; the
+# failing scenario is printed whole, and every message in it is a traceable tag.
 @pytest.mark.parametrize("extra_format", ["none", *FORMATS[1:]])
 @settings(max_examples=60, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
