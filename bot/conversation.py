@@ -25,7 +25,7 @@ from collections.abc import Iterable
 import discord
 
 from bot.memory import ChannelMemory, SeenMessage
-from catgpt.labels import NOT_THE_PERSONA, speaker_label
+from catgpt.labels import person_label
 from catgpt.turns import MAX_CHAIN, ChannelTurns, TurnShape
 
 log = logging.getLogger(__name__)
@@ -67,13 +67,8 @@ def label_for(
     name they show now: the real person talking to their bot), and anyone whose display name or
     username is one of the persona's names (a namesake).
     """
-    names = tuple(persona_names)
-    label = speaker_label(user.display_name)
-    known_as = {user.display_name, user.name, getattr(user, "global_name", None)}
-    namesake = any(speaker_label(n, names) != speaker_label(n) for n in known_as if n)
-    if user.id in account_ids or namesake:
-        label = speaker_label(label + NOT_THE_PERSONA)
-    return label
+    known_as = (user.name, getattr(user, "global_name", None) or "")
+    return person_label(user.display_name, known_as, persona_names, user.id in account_ids)
 
 
 class MentionContext:

@@ -173,3 +173,93 @@ def test_a_nickname_is_masked_in_both_readings_and_counted_once(tmp_path, dce, r
     assert speakers(rows) == {"Alice ([phone])", "Mochi (not the persona)"}
     assert "7946" not in (tmp_path / "ds" / "train.jsonl").read_text()
     assert stats["pii_masked"] == {"phone": 1}
+
+
+# The identity rules (docs/data.md, "Who the persona is"), one test per way they were broken.
+
+MOCHI_22 = {"id": "22", "name": "mochi", "nickname": "Mochi", "isBot": False}
+
+
+def dce_text(path: Path, *lines: tuple[str, str]) -> Path:
+    """A DiscordChatExporter plain-text export from (author, text) pairs, a minute apart."""
+    blocks = ["=" * 62, "Guild: Guild", "Channel: Chat / general", "=" * 62, ""]
+    for minute, (author, text) in enumerate(lines):
+        blocks += [f"[05/01/2024 1:{minute:02d} PM] {author}", text, ""]
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    return path
+
+
+def copied_text(path: Path, *lines: tuple[str, str]) -> Path:
+    """Text copied from the Discord client from (name, text) pairs, a minute apart."""
+    path.write_text("\n".join(f"{name} — 05/01/2024 1:{minute:02d} PM\n{text}"
+                              for minute, (name, text) in enumerate(lines)), encoding="utf-8")
+    return path
+
+
+def test_a_name_that_is_the_persona_id_in_a_text_export_is_not_the_persona(tmp_path, dce,
+                                                                            run_cli):
+    # Names stand in for ids in DCE plain text and copied client text; a person *named* 22
+    # is not account 22, whichever value names the persona.
+    json_export = dce.write(tmp_path / "chat.json", talk(dce, (ALICE, "hi"), (MOCHI_22, "nya~")))
+    plain = dce_text(tmp_path / "plain.txt", ("22", "i am 22, not mochi"), ("mochi", "nya text"))
+    copied = copied_text(tmp_path / "copied.txt", ("22", "copied impostor"), ("mochi", "nya copy"))
+    # An id names the account alone; a name also names the text exports' `mochi` (rule 5),
+    # and either way the person named 22 is someone else, labelled apart.
+    for persona, expected in (("22", ["nya~"]), ("mochi", ["nya copy", "nya text", "nya~"])):
+        rows, stats = prepare(run_cli, tmp_path / persona, json_export, plain, copied,
+                              "--persona", persona)
+        assert sorted(targets(rows)) == expected, persona
+        assert stats["persona_messages"] == len(expected)
+        assert stats["persona"]["account_ids"] == ["22"]
+        if persona == "mochi":
+            assert speakers(rows) == {"Alice", "22 (not the persona)"}
+
+
+def test_an_id_matches_only_an_id_never_a_username(tmp_path, dce, run_cli):
+    digits = {"id": "66", "name": "22", "nickname": None, "isBot": False}
+    export = dce.write(tmp_path / "chat.json", talk(
+        dce, (ALICE, "hi"), (MOCHI_22, "nya~"), (ALICE, "and you?"), (digits, "i am 22 too")))
+    rows, stats = prepare(run_cli, tmp_path, export, "--persona", "22")
+    assert targets(rows) == ["nya~"]
+    assert stats["persona"]["account_ids"] == ["22"]
+
+
+def test_a_username_taken_after_a_rename_is_an_error_with_the_dates(tmp_path, dce, run_cli):
+    # Account 22 was `mochi`, renamed to `mochi_cat`; then account 66 took `mochi`.
+    taker = {"id": "66", "name": "mochi", "nickname": None, "isBot": False}
+    lines = talk(dce, (ALICE, "hi"), (MOCHI_22, "nya~"), (ALICE, "again"), (MOCHI, "mrrp"),
+                 (ALICE, "who?"), (taker, "i took the name"))
+    lines[-1]["timestamp"] = "2024-06-02T12:00:00+00:00"
+    export = dce.write(tmp_path / "chat.json", lines)
+    code, _, err = run_cli("prepare", export, "--persona", "mochi", "--out", tmp_path / "ds")
+    assert code == 1 and "Traceback" not in err and not (tmp_path / "ds").exists()
+    first = err.splitlines()[0]
+    assert "--persona 'mochi' is the username of 2 accounts" in first
+    assert "id 22 from 2024-05-01 to 2024-05-01" in first
+    assert "id 66 from 2024-06-02 to 2024-06-02" in first
+    # Naming the account by id as well settles it: the taker stays out.
+    rows, stats = prepare(run_cli, tmp_path, export, "--persona", "22", "--persona", "mochi")
+    assert targets(rows) == ["nya~", "mrrp"] and stats["persona"]["account_ids"] == ["22"]
+
+
+def test_a_webhook_named_like_the_persona_is_not_the_persona(tmp_path, dce, run_cli):
+    webhook = {"id": "88", "name": "mochi", "nickname": "Mochi", "isBot": True}
+    export = dce.write(tmp_path / "chat.json", talk(
+        dce, (ALICE, "hi"), (MOCHI_22, "nya~"), (ALICE, "hook?"), (webhook, "fake mochi")))
+    rows, stats = prepare(run_cli, tmp_path, export, "--persona", "mochi", "--include-bots")
+    assert targets(rows) == ["nya~"] and stats["persona"]["account_ids"] == ["22"]
+    # Named by its id, a bot is the persona (the user asked for it).
+    rows, stats = prepare(run_cli, tmp_path / "by-id", export, "--persona", "88",
+                          "--include-bots")
+    assert targets(rows) == ["fake mochi"]
+
+
+def test_look_alike_names_are_labelled_apart_in_the_context(tmp_path, dce, run_cli):
+    look_alikes = ["Мосhі", "rnochi", "mοchi", "mo\u0301chi"]  # Cyrillic, rn, Greek o, a mark
+    others = [{"id": str(70 + i), "name": f"user{i}", "nickname": name, "isBot": False}
+              for i, name in enumerate(look_alikes)]
+    lines = [(other, f"line {i}") for i, other in enumerate(others)] + [(MOCHI_22, "nya~")]
+    export = dce.write(tmp_path / "chat.json", talk(dce, *lines))
+    rows, _ = prepare(run_cli, tmp_path, export, "--persona", "mochi")
+    assert targets(rows) == ["nya~"]
+    assert speakers(rows) == {f"{name} (not the persona)" for name in look_alikes}

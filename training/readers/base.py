@@ -74,6 +74,23 @@ def id_or_name(value) -> str | None:
     return None
 
 
+def name_account(format_name: str, name: str) -> str:
+    """The account key of an author known by name only (a format without ids, or a message
+    whose id is missing): the name, within its format (docs/data.md, the identity rules).
+
+    Never all digits, so it can neither merge with a real account id (a person *named*
+    `123456` is not account 123456) nor be matched by an id given to --persona; and a name
+    in one format is not the same account as that name in another."""
+    return f"{format_name}:{name}"
+
+
+def account_id(format_name: str, author_id: str | None, name: str) -> str:
+    """A Discord id (all digits) as it is; anything else stands for a name (`name_account`)."""
+    if author_id and author_id.isascii() and author_id.isdigit():
+        return author_id
+    return name_account(format_name, name or author_id or "")
+
+
 def repair_text(text: str) -> str:
     """Valid Unicode from whatever a parser handed us.
 

@@ -20,7 +20,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from training.data.messages import Message
-from training.readers.base import ReadReport, parse_loose_timestamp, repair_text, utf8_lines
+from training.readers.base import (
+    ReadReport,
+    name_account,
+    parse_loose_timestamp,
+    repair_text,
+    utf8_lines,
+)
 
 FORMAT = "copied-text"
 _HEADER = re.compile(r"^(?P<author>\S.{0,80}?)\s+[—–]\s+(?P<when>.+?)\s*$")
@@ -89,7 +95,7 @@ def _finish(pending: dict, report: ReadReport, channel: str) -> Message:
         channel_id=channel,
         channel_name=channel,
         guild_name=None,
-        author_id=pending["author"],
+        author_id=name_account(FORMAT, pending["author"]),  # the client shows names, not ids
         author_name=pending["author"],
         author_aliases=(pending["author"],),
         is_bot=False,

@@ -21,7 +21,13 @@ from pathlib import Path
 
 from training.data.messages import Message
 from training.errors import ExportError
-from training.readers.base import ReadReport, id_or_name, parse_loose_timestamp, repair_text
+from training.readers.base import (
+    ReadReport,
+    account_id,
+    id_or_name,
+    parse_loose_timestamp,
+    repair_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,8 @@ def read(folder: Path, report: ReadReport, *, salvage: bool = False) -> Iterator
     owner_id, owner_names, owner_username = _owner(messages_dir)
     if owner_id == OWNER_FALLBACK:
         report.notes.append("no account/user.json: the author is called 'package-owner'")
+    # An id that is not a Discord id (or none) makes the owner an account known by name only.
+    owner_id = account_id(FORMAT, "" if owner_id == OWNER_FALLBACK else owner_id, owner_names[0])
     # debug, not info: when the package is all there is, prepare's error says this already.
     log.debug("%s: %s. %s", folder, EXPLANATION, ADVICE)
     report.notes.append(EXPLANATION)

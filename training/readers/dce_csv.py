@@ -17,6 +17,7 @@ from training.data.messages import Message
 from training.errors import ExportError
 from training.readers.base import (
     ReadReport,
+    account_id,
     parse_loose_timestamp,
     repair_text,
     split_discriminator,
@@ -76,7 +77,7 @@ def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[M
                 channel_id=channel_id,
                 channel_name=channel_name,
                 guild_name=None,
-                author_id=author_id or author,
+                author_id=account_id(FORMAT, author_id, author),
                 author_name=split_discriminator(author)[0],
                 author_aliases=split_discriminator(author),
                 author_username=author,  # DCE writes the username (Author.FullName) here

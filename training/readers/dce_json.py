@@ -20,6 +20,7 @@ from training.data.messages import Message, MessageKind
 from training.errors import ExportError
 from training.readers.base import (
     ReadReport,
+    account_id,
     id_or_name,
     parse_iso_timestamp,
     repair_text,
@@ -163,7 +164,8 @@ def _author_names(author_id, username, nickname,
         alias for name in (shown, nickname, global_name, username) if name
         for alias in split_discriminator(name)
     ))
-    return str(author_id or username), shown, aliases, username
+    return (account_id(FORMAT, str(author_id) if author_id is not None else "", username),
+            shown, aliases, username)
 
 
 def _author(author: dict) -> tuple[str, str, tuple[str, ...], str]:

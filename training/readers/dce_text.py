@@ -26,6 +26,7 @@ from training.data.messages import Message
 from training.errors import ExportError
 from training.readers.base import (
     ReadReport,
+    name_account,
     parse_loose_timestamp,
     repair_text,
     split_discriminator,
@@ -109,7 +110,7 @@ def _finish(pending: dict, report: ReadReport, channel_id, channel_name, guild_n
         channel_id=channel_id,
         channel_name=channel_name,
         guild_name=guild_name,
-        author_id=names[0],
+        author_id=name_account(FORMAT, names[0]),  # no ids in this format: a name stands in
         author_name=names[0],
         author_aliases=names,
         author_username=pending["author"],  # DCE writes the username (Author.FullName) here
