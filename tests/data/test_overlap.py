@@ -27,9 +27,10 @@ PEOPLE = {"mochi": ("22", "mochi", "Mochi", None), "alice": ("11", "alice", "Ali
           "bob": ("33", "bob", None, "1234")}
 WORDS = ["tuna", "nap", "box", "yarn", "zoom", "purr", "sun", "rain"]
 FORMATS = ["json", "csv", "text", "copied", "package"]
-# Minutes east of UTC of the exporting machine's clock. Only UTC for now: with clocks in other
-# zones (CSV, text, copied text carry none) generated cases still break the property; the
-# offset learning in training/data/copies.py handles the common case (see the last test).
+# Minutes east of UTC of the exporting machine's clock. UTC only for now: with clocks in other
+# zones (CSV, text and copied text carry none) a rare generated case still breaks the property
+# (hypothesis seed 7 with ZONES = [0, 120, -300, 330, 60]); the offset learning in
+# training/data/copies.py is checked on the common case by the last test.
 ZONES = [0]
 
 
@@ -67,6 +68,8 @@ def exports(draw, size: int) -> list[dict]:
                        "zone": draw(st.sampled_from(ZONES)), "id_in_name": draw(st.booleans()),
                        "iso_dates": draw(st.booleans()),
                        # the clock moved an hour forward an hour in (daylight saving time)
+                       # No clock change within a file: one whose overlap holds short texts
+                       # only on one side of the change cannot be placed (docs/data.md).
                        "dst": False})
     return chosen
 
@@ -156,8 +159,6 @@ def _targets(lines: list[dict]) -> list[str]:
 def test_overlapping_exports_count_every_message_once(data):
     said = data.draw(histories())
     specs = data.draw(exports(len(said)))
-    # Where a file ends between two "lol"s of one minute, no rule can tell which one it holds
-    # (only an id could): such histories are not the question here.
     # Exports that overlap share more than a message or two: the evidence a file without a
     # zone gives of its clock's offset (training/data/copies.py).
     for one in specs:
@@ -169,10 +170,12 @@ def test_overlapping_exports_count_every_message_once(data):
     # again by chance as often as copied): one made only of short replies cannot be placed.
     for spec in specs:
         assume(any(len(s.text) >= 8 for s in said[spec["range"][0]:spec["range"][1] + 1]))
+    # Where a file ends between two "lol"s of one minute, no rule can tell which one it holds
+    # (only an id could): such histories are not the question here.
     for spec in specs:
-        for edge in (spec["range"][0] - 1, spec["range"][1]):
-            assume(not (0 <= edge < len(said) - 1 and said[edge].text == said[edge + 1].text
-                        and _minute(said[edge]) == _minute(said[edge + 1])))
+        for edge in (spec["range"][0], spec["range"][1] + 1):
+            inside = {(s.text, _minute(s)) for s in said[max(0, edge - 5):edge]}
+            assume(not inside & {(s.text, _minute(s)) for s in said[edge:edge + 5]})
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         paths = []
@@ -201,7 +204,7 @@ def test_overlapping_exports_count_every_message_once(data):
 
     persona = [said[n] for n in covered if said[n].who == "mochi"]
     assert stats["messages_kept"] == len(covered), json.dumps([specs, stats], default=str)
-    assert stats["persona_messages"] == len(persona)
+    assert stats["persona_messages"] == len(persona), json.dumps([specs, stats], default=str)
     copies = stats["copies_dropped"]["messages"]
     assert copies == stats["messages_read"] - len(covered)
     assert stats["dropped"] == ({"duplicate_message": copies} if copies else {})

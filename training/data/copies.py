@@ -72,7 +72,7 @@ _CARRIES = {dce_json.FORMAT: {"id", "username", "shown"},
             copied_text.FORMAT: {"shown"}}
 _VOTING_LENGTH = 8  # characters a text needs to vote for a file's clock offset
 _QUARTER = 15  # minutes: every zone's offset is a multiple
-_ORIGIN_BITS = 10  # a stored minute carries the position of its file among the channel's
+_ORIGIN_BITS = 16  # a stored minute carries the position of its file among the channel's
 _ORIGIN = (1 << _ORIGIN_BITS) - 1
 _SAME = (0,)  # a file whose copies gave no clear offset: the same clock
 _WIDEST_MINUTES = 14 * 60  # UTC-12 .. UTC+14
@@ -278,8 +278,11 @@ class CopyFilter:
         self._content: dict[int, int | list[int]] = {}
         self._source = -1
         self._has_ids = False
-        # This source's clock minus each earlier source's (by position), in minutes.
-        self._offsets: dict[int, tuple[int, ...]] = {}
+        # Each file's clock minus the reference (UTC, as the files with ids give it), by source
+        # index, where known; and this source's offsets from each frame (see learn_zone).
+        self._clock: dict[int, int] = {index: 0 for index, name in enumerate(the_plan.formats)
+                                       if name in _WITH_IDS}
+        self._frames: dict[int, tuple[int, ...]] = {}
         self._claimed: list[tuple[int, int]] = []  # (key, minute) taken by this source
         self._new: list[tuple[int, int]] = []  # (key, minute) this source adds
 
@@ -287,14 +290,20 @@ class CopyFilter:
         self._source = index
         source_format = self.plan.formats[index]
         self._has_ids = source_format in _WITH_IDS
-        self._offsets = {}
-        return self.plan.channels[index]
+        self._frames = {}
+        shared = self.plan.channels[index]
+        if any(channel.sources[0] == index for channel in shared.values()):
+            self._clock.setdefault(index, 0)  # the first file of a channel is its reference
+        return shared
 
     def learn_zone(self, messages: Iterable[Message]) -> None:
         """Find the offset of this source's clock from each earlier source's, from the copies
         it holds (a first pass over a source without ids whose channels others hold too)."""
         shared = self.plan.channels[self._source]
-        votes: dict[int, Counter[int]] = {}  # earlier source's position -> offset -> votes
+        # frame -> offset -> votes; a frame is the reference clock (-1) for the files whose clock
+        # is known, else the earlier file itself (its clock is learned from this one's).
+        votes: dict[int, Counter[int]] = {}
+        clock = self._clock
         for message in messages:
             channel = shared.get(message.channel_id)
             if channel is None or self._source == channel.sources[0]:
@@ -305,17 +314,28 @@ class CopyFilter:
             entry = self._content.get(key)
             if entry is None:
                 continue
-            # One vote per message and offset, however many copies there agree.
-            for origin, offset in {(seen & _ORIGIN, minute - (seen >> _ORIGIN_BITS))
-                                   for seen in (entry if isinstance(entry, list) else (entry,))}:
+            # One vote per message and offset, however many copies there agree; an offset
+            # from an earlier file's clock is counted from the reference clock (see __init__).
+            offsets = set()
+            for seen in entry if isinstance(entry, list) else (entry,):
+                offset = minute - (seen >> _ORIGIN_BITS)
                 if abs(offset) <= _WIDEST_MINUTES:
-                    votes.setdefault(origin, Counter())[offset] += 1
-        self._offsets = {origin: _clear_offset(counted) for origin, counted in votes.items()}
-        for offsets in self._offsets.values():
-            if offsets[0]:
-                log.info("%s: its clock is read as %+g hours from another export's, as its copies "
-                         "of that export's messages say", self.plan.paths[self._source],
-                         offsets[0] / 60)
+                    origin = channel.sources[seen & _ORIGIN]
+                    known = clock.get(origin)
+                    offsets.add((-1, offset + known) if known is not None else (origin, offset))
+            for frame, offset in offsets:
+                votes.setdefault(frame, Counter())[offset] += 1
+        frames = {frame: _clear_offset(counted) for frame, counted in votes.items()}
+        self._frames = frames
+        mine = frames.get(-1)
+        if mine is not None:
+            clock[self._source] = mine[0]
+            for frame, offsets in frames.items():  # and now the clocks of those it matched
+                if frame != -1 and offsets is not _SAME:
+                    clock[frame] = mine[0] - offsets[0]
+        if mine and mine[0]:
+            log.info("%s: its clock is read as %+g hours from UTC, as its copies of messages in "
+                     "other exports say", self.plan.paths[self._source], mine[0] / 60)
 
     def finish(self) -> None:
         """The source is read: what it claimed is there for the next source to claim again,
@@ -342,7 +362,7 @@ class CopyFilter:
                 self._add(key, minute << _ORIGIN_BITS | self._origin(channel))
             return False
         key, minute = self._key(message, channel)
-        if self._source != channel.sources[0] and self._claim(key, minute):
+        if self._source != channel.sources[0] and self._claim(key, minute, channel):
             self.counts["by_content"] += 1
             return True
         if self._source != channel.sources[-1]:
@@ -358,16 +378,13 @@ class CopyFilter:
         return hash((channel.number, _author(message, channel.level),
                      fold_text(message.content), minute % _QUARTER)), minute
 
-    def _claim(self, key: int, minute: int) -> bool:
+    def _claim(self, key: int, minute: int, channel: _Channel) -> bool:
         entry = self._content.get(key)
         if entry is None:
             return False
         minutes = entry if isinstance(entry, list) else [entry]
         # Each copy read before is in its own file's clock: the offset learned from that file.
-        offsets = self._offsets
-        best = next((seen for seen in minutes
-                     if minute - (seen >> _ORIGIN_BITS) in offsets.get(seen & _ORIGIN, _SAME)),
-                    None)
+        best = next((seen for seen in minutes if self._fits(minute, seen, channel)), None)
         if best is None:
             return False
         if isinstance(entry, list):
@@ -378,6 +395,15 @@ class CopyFilter:
             del self._content[key]
         self._claimed.append((key, best))
         return True
+
+    def _fits(self, minute: int, seen: int, channel: _Channel) -> bool:
+        """Whether a copy at `minute` (this file's clock) matches one read at `seen`."""
+        origin = channel.sources[seen & _ORIGIN]
+        offset = minute - (seen >> _ORIGIN_BITS)
+        known = self._clock.get(origin)
+        if known is not None:
+            return offset + known in self._frames.get(-1, _SAME)
+        return offset in self._frames.get(origin, _SAME)
 
     def _add(self, key: int, minute: int) -> None:
         entry = self._content.get(key)
