@@ -169,6 +169,7 @@ def test_data_package_messages_already_in_an_export_count_once(tmp_path, dce, ru
     assert code == 0, err
     stats = load(tmp_path / "ds")[2]
     assert stats["dropped"]["duplicate_message"] == 1 and stats["examples"] == 1
+    assert stats["copies_dropped"]["by_id"] == 1
 
 
 def test_module_entry_point_exit_code_and_no_traceback(tmp_path):

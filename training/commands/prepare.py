@@ -42,6 +42,7 @@ def format_summary(stats: dict) -> str:
         f"read:     {stats['messages_read']} messages from {len(files)} file(s) ({formats}); "
         f"kept {stats['messages_kept']} ({stats['persona_messages']} by the persona)",
         f"dropped:  {dropped}",
+        f"copies:   {_copies(stats)}",
         f"turns:    {stats['turns']} in {stats['conversations']} conversations; "
         f"{stats['persona_turns']} by the persona",
         f"examples: {stats['examples']} (train {stats['train_examples']}, "
@@ -52,6 +53,16 @@ def format_summary(stats: dict) -> str:
     if stats["salvaged"]:
         lines.append(f"salvaged: {stats['salvaged']} messages kept from truncated export(s)")
     return "\n".join(lines)
+
+
+def _copies(stats: dict) -> str:
+    copies = stats["copies_dropped"]
+    if not copies["messages"]:
+        return ("none: no channel is in more than one file" if not
+                copies["channels_in_several_files"] else "none found")
+    return (f"{copies['messages']} messages were in more than one file and are counted once "
+            f"({copies['by_id']} matched by message id, {copies['by_content']} by channel, author, "
+            "time and text)")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import math
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import ClassVar
 import phonenumbers
 from tqdm import tqdm
 
+from training.data import copies
 from training.data.cleaning import CleaningOptions, TextCleaner
 from training.data.conversations import ExampleBuilder, TurnOptions
 from training.data.dataset import ExampleWriter, write_stats
@@ -32,7 +34,7 @@ from training.data.pii import PiiMasker
 from training.data.report import Tally, write_report
 from training.errors import DatasetError
 from training.options import from_args, option
-from training.readers import Source, data_package, find_sources, peek_channel_ids, read_source
+from training.readers import Source, data_package, find_sources, read_source
 from training.readers.base import ReadReport
 
 log = logging.getLogger(__name__)
@@ -128,11 +130,9 @@ def prepare_from_args(args: argparse.Namespace, out_dir: Path, **given) -> dict:
 
 def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     """Write the dataset folder into `out_dir` (which exists and is empty); return stats."""
-    sources = find_sources(options.exports)
-    # The package's messages are also in any DCE export of the same channel; read exports
-    # first so the richer copy (with replies and names) is the one kept.
-    sources.sort(key=lambda s: s.format == data_package.FORMAT)
-    shared_channels = _channels_in_several_sources(sources)
+    # Richest format first: of a message several exports hold, the first copy read is kept.
+    sources = copies.read_order(_each_file_once(find_sources(options.exports)))
+    shared_channels = copies.plan(sources)
     people, read = _reading(options, sources, shared_channels, out_dir)
     try:
         resolution = people.resolve()
@@ -158,6 +158,10 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
         "messages_kept": counts["persona_messages"] + counts["other_messages"],
         "persona_messages": counts["persona_messages"],
         "dropped": dict(sorted(read.dropped.items())),
+        # Messages more than one export held, read once (training/data/copies.py).
+        "copies_dropped": {"messages": sum(read.copies.values()),
+                           "by_id": read.copies["by_id"], "by_content": read.copies["by_content"],
+                           "channels_in_several_files": shared_channels.shared},
         "turns": builder.counts.turns,
         "persona_turns": builder.counts.persona_turns,
         "persona_turns_without_context": builder.counts.persona_turns_without_context,
@@ -196,9 +200,10 @@ class _Reading:
     dropped: Counter = field(default_factory=Counter)
     counts: Counter = field(default_factory=Counter)
     tally: Tally = field(default_factory=Tally)  # what report.png draws
+    copies: Counter = field(default_factory=Counter)  # messages dropped as copies, by key
 
 
-def _reading(options: PrepareOptions, sources: list[Source], shared_channels: set[str],
+def _reading(options: PrepareOptions, sources: list[Source], shared_channels: copies.Plan,
              out_dir: Path, resolved: Resolution | None = None) -> tuple[People, _Reading]:
     """A pass over the exports with its own People and cleaner (the pass counts what it masked,
     speaker labels included, so a second pass starts from zero)."""
@@ -209,7 +214,7 @@ def _reading(options: PrepareOptions, sources: list[Source], shared_channels: se
     return people, _read(options, sources, shared_channels, people, cleaner, out_dir)
 
 
-def _read(options: PrepareOptions, sources: list[Source], shared_channels: set[str],
+def _read(options: PrepareOptions, sources: list[Source], shared_channels: copies.Plan,
           people: People, cleaner: TextCleaner, out_dir: Path) -> _Reading:
     """One streaming pass: every message of every source into examples in `out_dir`.
 
@@ -221,22 +226,35 @@ def _read(options: PrepareOptions, sources: list[Source], shared_channels: set[s
     writer = ExampleWriter(out_dir)
     read = _Reading(writer, builder, cleaner)
     dropped, reports, counts = read.dropped, read.reports, read.counts
-    seen_ids: dict[str, set[str]] = {channel: set() for channel in shared_channels}
+    copy_filter = copies.CopyFilter(shared_channels)
+    read.copies = copy_filter.counts
     tally = read.tally  # for report.png
     persona_days, other_days = tally.persona_days, tally.other_days  # bound once: hot loop
     restore_gc = _collect_rarely()
     try:
-        for source in sources:
+        for index, source in enumerate(sources):
             report = ReadReport(source.path, source.format)
             reports.append(report)
+            shared = copy_filter.start(index)  # its channels that other sources hold too
+            if shared and copies.needs_zone(source):
+                with _quiet_readers():  # the main pass says what the readers have to say
+                    copy_filter.learn_zone(read_source(source, ReadReport(source.path,
+                                                       source.format), salvage=options.salvage))
             for message in _progress(read_source(source, report, salvage=options.salvage),
                                      source, options.progress):
+                channel_id = message.channel_id
+                if shared and channel_id in shared:
+                    # First of all: a copy is not seen again by anything (names, counts).
+                    channel = shared[channel_id]
+                    if copy_filter.is_copy(message, channel):
+                        dropped["duplicate_message"] += 1
+                        continue
+                    channel_id = channel.canonical  # one channel's files, one conversation
                 author = people.author(message)
                 # The usual message needs none of the drop checks: test that in one line
                 # (this loop runs once per message, millions of times on a big export).
-                if (message.kind is _SYSTEM or message.is_bot or author.excluded
-                        or message.channel_id in seen_ids):
-                    reason = _drop_reason(message, author, options, seen_ids)
+                if message.kind is _SYSTEM or message.is_bot or author.excluded:
+                    reason = _drop_reason(message, author, options)
                     if reason:
                         dropped[reason] += 1
                         continue
@@ -258,11 +276,12 @@ def _read(options: PrepareOptions, sources: list[Source], shared_channels: set[s
                     persona_days[message.timestamp.toordinal()] += 1
                 else:
                     other_days[message.timestamp.toordinal()] += 1
-                example = builder.add(message.channel_id, message.id, message.author_id,
+                example = builder.add(channel_id, message.id, message.author_id,
                                       author.label, is_persona, message.timestamp, text,
                                       message.reply_to)
                 if example is not None and writer.add(example):
                     tally.reply_lengths[len(example.turns[-1].text)] += 1
+            copy_filter.finish()
             dropped.update(report.dropped)  # what the reader could not use (malformed)
         # Counted from the authors once, not per message (this loop is the hot one).
         counts.update(people.kept_messages())
@@ -297,19 +316,13 @@ def _collect_rarely():
     return restore
 
 
-def _drop_reason(message: Message, author: Author, options: PrepareOptions,
-                 seen_ids: dict[str, set[str]]) -> str | None:
+def _drop_reason(message: Message, author: Author, options: PrepareOptions) -> str | None:
     if message.kind is MessageKind.SYSTEM:
         return "system"
     if message.is_bot and not options.include_bots:
         return "bot"
     if author.excluded:
         return "excluded_author"
-    seen = seen_ids.get(message.channel_id)
-    if seen is not None:
-        if message.id in seen:
-            return "duplicate_message"
-        seen.add(message.id)
     return None
 
 
@@ -358,11 +371,37 @@ def _check_usable(options, people: People, sources: list[Source], counts, writer
         )
 
 
-def _channels_in_several_sources(sources: list[Source]) -> set[str]:
-    seen: Counter[str] = Counter()
+@contextmanager
+def _quiet_readers():
+    """The readers' warnings off for a first pass over a file, so each is said once."""
+    names = [name for name in logging.root.manager.loggerDict
+             if name.startswith("training.readers")]
+    loggers = [logging.getLogger(name) for name in names]
+    before = [logger.disabled for logger in loggers]
+    for logger in loggers:
+        logger.disabled = True
+    try:
+        yield
+    finally:
+        for logger, was in zip(loggers, before):
+            logger.disabled = was
+
+
+def _each_file_once(sources: list[Source]) -> list[Source]:
+    """A file named twice (directly and inside a folder given too, or through a link) is read
+    once."""
+    seen: set = set()
+    kept = []
     for source in sources:
-        seen.update(peek_channel_ids(source))
-    return {channel for channel, times in seen.items() if times > 1}
+        try:
+            status = source.path.stat()
+            identity = (status.st_dev, status.st_ino)
+        except OSError:  # the reader says what is wrong with it
+            identity = source.path
+        if identity not in seen:
+            seen.add(identity)
+            kept.append(source)
+    return kept
 
 
 def _progress(messages: Iterator[Message], source: Source, enabled: bool) -> Iterator[Message]:

@@ -43,9 +43,11 @@ from training.model.sparse_head import sparse_head_loss, supports_sparse_head
 from training.outputs import (
     check_separate,
     check_writable,
+    disk_full_is_one_line,
     is_ours,
     mark_ours,
     move_into_place,
+    release,
     staging_folder,
 )
 
@@ -177,6 +179,18 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
 
     state = PartialState()  # one process per GPU under torchrun; one here otherwise
     staging = staging_folder(out)
+    # A full disk (checkpoints, weights, anything) is one line, the staging folder removed.
+    with disk_full_is_one_line(out, "the model folder", staged=staging):
+        return _train_in(staging, args, state, dataset, base, persona, model, tokenizer,
+                         train_features, val_features, train_report, val_report, max_length,
+                         bundle_dataset, callbacks)
+
+
+def _train_in(staging: Path, args: TrainArgs, state, dataset, base, persona, model, tokenizer,
+              train_features, val_features, train_report, val_report, max_length,
+              bundle_dataset, callbacks) -> dict:
+    """Train into `staging` and move it to args.out (train_model's second half)."""
+    out = Path(args.out)
     resume_from = open_staging(staging, args.resume, state)
     log_path = sharing.private_dir(staging) / "train.log" if state.is_main_process else None
     with log_file(log_path, state.is_main_process):
@@ -230,6 +244,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             shutil.rmtree(staging / "checkpoints", ignore_errors=True)
             write_pictures(staging, trainer.state.log_history, card, Path(args.data))
             if bundle_dataset:
+                release(Path(args.data))  # run's scratch dataset becomes part of the output
                 shutil.move(str(args.data), str(sharing.private_dir(staging) / "dataset"))
             # Where the inputs were on this machine: for `eval` later, never for publishing.
             sharing.write_private(staging, "paths.json", {
@@ -323,13 +338,27 @@ def open_staging(staging: Path, resume: bool, state) -> str | None:
     return resume_from
 
 
+class _LogFile(logging.FileHandler):
+    """A log file that goes quiet when it cannot be written (a full disk): logging's own
+    reaction is a traceback on stderr per line, and the run's error says what happened."""
+
+    broken = False
+
+    def emit(self, record):
+        if not self.broken:
+            super().emit(record)
+
+    def handleError(self, record):  # noqa: N802 (logging's name)
+        self.broken = True
+
+
 @contextmanager
 def log_file(path: Path, enabled: bool):
     """Copy this run's log lines into the model folder (private/train.log) while the block runs."""
     if not enabled:
         yield
         return
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = _LogFile(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)

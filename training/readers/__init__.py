@@ -20,7 +20,7 @@ from pathlib import Path
 from training.data.messages import Message
 from training.errors import ExportError
 from training.readers import copied_text, data_package, dce_csv, dce_json, dce_text
-from training.readers.base import ReadReport, id_or_name
+from training.readers.base import ReadReport
 
 log = logging.getLogger(__name__)
 
@@ -176,22 +176,6 @@ def detect_format(path: Path) -> str:
     raise ExportError("unknown export format", where=f"{path}: line 1", fix=_SUPPORTED)
 
 
-def peek_channel_ids(source: Source) -> set[str]:
-    """The real Discord channel ids a source holds, read cheaply (headers, folder names).
-
-    Only formats with real message ids count: CSV and text number their messages, so the
-    same number in two files means nothing.
-    """
-    if source.format == dce_json.FORMAT:
-        channel = dce_json.read_header(source.path).get("channel") or {}
-        # Read as the reader reads it (dce_json.read), so the same channel has the same key.
-        channel_id = id_or_name(channel.get("id"))
-        return {channel_id} if channel_id else set()
-    if source.format == data_package.FORMAT:
-        return data_package.channel_ids(source.path)
-    return set()
-
-
 def read_source(source: Source, report: ReadReport, *, salvage: bool = False,
                 ) -> Iterator[Message]:
     """Stream the messages of one source; `report` counts them as they go (and, at the end,
@@ -208,6 +192,5 @@ def read_source(source: Source, report: ReadReport, *, salvage: bool = False,
 
 
 __all__ = [
-    "FORMATS", "ReadReport", "Source", "detect_format", "find_sources", "peek_channel_ids",
-    "read_source",
+    "FORMATS", "ReadReport", "Source", "detect_format", "find_sources", "read_source",
 ]

@@ -111,11 +111,13 @@ def read(folder: Path, report: ReadReport, *, salvage: bool = False) -> Iterator
             )
 
 
-def channel_ids(folder: Path) -> set[str]:
+def channels(folder: Path) -> list[tuple[str, str, str | None]]:
+    """(id, name, guild name) of each channel in the package, as `read` names them."""
     messages_dir = messages_folder(folder)
     if messages_dir is None:
-        return set()
-    return {_channel_info(d)["id"] for d in messages_dir.iterdir() if d.is_dir()}
+        return []
+    infos = [_channel_info(d) for d in sorted(messages_dir.iterdir()) if d.is_dir()]
+    return [(info["id"], info["name"], info["guild"]) for info in infos]
 
 
 def _channel_info(channel_dir: Path) -> dict:

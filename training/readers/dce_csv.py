@@ -44,6 +44,12 @@ def channel_from_name(path: Path) -> tuple[str, str]:
     return (found.group(1) if found else path.stem), name
 
 
+def guild_from_name(path: Path) -> str | None:
+    """The server's name in DCE's `Guild - Category - name [id]` file names, if there is one."""
+    parts = _CHANNEL_ID_IN_NAME.sub("", path.stem).split(" - ")
+    return parts[0].strip() or None if len(parts) > 1 else None
+
+
 def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[Message]:
     channel_id, channel_name = channel_from_name(path)
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:

@@ -51,6 +51,19 @@ def looks_like(head: str) -> bool:
     return bool(start) and parse_loose_timestamp(start.group("date")) is not None
 
 
+def header_names(path: Path, guild: str | None, channel: str) -> tuple[str | None, str]:
+    """(guild, channel) names from the header block, `guild` and `channel` where it has none."""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        for number, line in enumerate(handle):
+            if number > 8:
+                break
+            if line.startswith("Guild:"):
+                guild = line.split(":", 1)[1].strip() or guild
+            elif line.startswith("Channel:"):
+                channel = line.split(":", 1)[1].strip().rsplit(" / ", 1)[-1] or channel
+    return guild, channel
+
+
 def read(path: Path, report: ReadReport, *, salvage: bool = False) -> Iterator[Message]:
     channel_id, channel_name = channel_from_name(path)
     guild_name = None
