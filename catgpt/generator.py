@@ -21,7 +21,7 @@ from transformers import AutoModelForCausalLM, StoppingCriteria, StoppingCriteri
 from transformers.utils import logging as hf_logging
 
 from catgpt import runtime
-from catgpt.cleaning import cut_at_turn, turn_pattern
+from catgpt.cleaning import cut_at_turn, strip_controls, turn_pattern
 from catgpt.copy_guard import CopyGuard, load_guard
 from catgpt.errors import ModelFolderError
 from catgpt.folder import DEFAULT_MAX_NEW_TOKENS, PersonaCard, load_tokenizer, read_card
@@ -68,7 +68,7 @@ class _TurnStop(StoppingCriteria):
         for row, (new, pattern) in enumerate(
             zip(input_ids[:, self.prompt_width :], self.patterns, strict=True)
         ):
-            text = self.tokenizer.decode(new, skip_special_tokens=True)
+            text = strip_controls(self.tokenizer.decode(new, skip_special_tokens=True))
             stop = cut_at_turn(text, pattern) != text
             if stop and self.stopped_at[row] is None:
                 self.stopped_at[row] = steps
@@ -168,8 +168,9 @@ class LocalBackend:
         rows, finishes = self.generate_ids(
             [p.ids for p in prompts], [p.stop_names for p in prompts], should_stop
         )
+        # Without escapes and control characters, so the cut at a label sees what users will.
         return [
-            Completion(self.tokenizer.decode(row, skip_special_tokens=True), finish)
+            Completion(strip_controls(self.tokenizer.decode(row, skip_special_tokens=True)), finish)
             for row, finish in zip(rows, finishes, strict=True)
         ]
 
