@@ -24,7 +24,14 @@ from catgpt import runtime
 from catgpt.cleaning import cut_at_turn, strip_controls, turn_pattern
 from catgpt.copy_guard import CopyGuard, load_guard
 from catgpt.errors import ModelFolderError
-from catgpt.folder import DEFAULT_MAX_NEW_TOKENS, PersonaCard, load_tokenizer, read_card
+from catgpt.folder import (
+    DEFAULT_MAX_NEW_TOKENS,
+    PersonaCard,
+    generation_defaults,
+    load_tokenizer,
+    read_card,
+)
+from catgpt.folder_checks import as_checked
 from catgpt.prompt import Prompt, prompt_builder_for
 from catgpt.reply import Completion, Replier
 
@@ -95,6 +102,9 @@ class LocalBackend:
         self.generation_config.eos_token_id = sorted(eos_ids) or None
         self.generation_config.pad_token_id = self.pad_id
         self.generation_config.max_length = None
+        # temperature 0 is greedy, as on an OpenAI-compatible server, and a JSON 2 is 2.0:
+        # transformers would refuse both on every reply (catgpt.folder_checks).
+        as_checked(self.generation_config)
         self._suppress_pad(tokenizer.pad_token_id)
         self.max_new_tokens = (
             self.generation_config.max_new_tokens or DEFAULT_MAX_NEW_TOKENS
@@ -251,6 +261,10 @@ def load_replier(
     # Progress bars are for notebooks; here they would land in the logs or the console chat.
     hf_logging.disable_progress_bar()
     card = read_card(folder)
+    # Checked here, before the weights: transformers reads the file while loading them and
+    # would report a bad value (max_new_tokens 0) as damaged weights, or pass it on to fail
+    # every reply (top_k "fifty").
+    generation_defaults(folder)
     tokenizer = load_tokenizer(folder)
     if copy_guard:
         guard = load_guard(folder, tokenizer)  # before the weights: a damaged index is cheap
