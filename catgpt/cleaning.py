@@ -9,11 +9,12 @@
 Where a reply ends. Training writes every turn as `name: text` and ends it with eos, so a model
 that skips eos goes on with `alice: ...`. The reply ends at (1) the label of any speaker of the
 conversation or of the persona after whitespace (`turn_pattern`, which the reply path applies),
-and (2) any line that *starts* like a label, `word:` (one word, 1-32 characters, a letter in it),
-whether or not that speaker is in the conversation (`bob:`): in the training format nothing
-tells a turn label from the persona's own `edit:` line, and when unsure the reply is cut short
-rather than putting words in someone else's mouth. Labels at the very start are the persona's
-own prefix (`mochi: mochi: hi` is `hi`), stripped before either cut is made.
+and (2) any later line that *starts* like a label, `word:` (one word, 1-32 characters, a letter
+in it), whether or not that speaker is in the conversation (`bob:`): in the training format
+nothing tells a turn label from the persona's own `edit:` line, and when unsure the reply is cut
+short rather than putting words in someone else's mouth. The first line is the persona's (the
+model writes it right after its own label: `re: the fish` is its words); labels at its very
+start are the persona's own prefix (`mochi: mochi: hi` is `hi`), stripped before either cut.
 
 Terminal escapes (CSI, OSC and the other ECMA-48 string controls, 7- and 8-bit forms) and every
 C0/C1 control character but the newline and tab are removed, so no reply from a model or a
@@ -112,14 +113,17 @@ def cut_at_turn(text: str, pattern: re.Pattern) -> str:
     return text[: match.start()].lstrip() if match else text
 
 
-# A line that starts like a turn label: `bob:`, `**bob**:`, `@bob:` (one word, a letter in it,
-# at most 32 characters as Discord names are), then a space or the end. Not `10:30`, not
-# `https://`, not `1.:`, not `:)`.
-_LABEL_LINE = re.compile(r"^[ \t]*(?=[^\s:]*[^\W\d_])[^\s:]{1,32}:(?=\s|$)", re.MULTILINE)
+# A line after the first that starts like a turn label: `bob:`, `**bob**:`, `@bob:` (one word, a
+# letter in it, at most 32 characters as Discord names are), then a space or the end. Not
+# `10:30`, not `https://`, not `1.:`, not `:)`.
+_LABEL_LINE = re.compile(r"\n[ \t]*(?=[^\s:]*[^\W\d_])[^\s:]{1,32}:(?=\s|$)")
 
 
 def cut_at_label_line(text: str) -> str:
-    """The text before the first line that opens a turn, whoever's (see the module's doc)."""
+    """The text before the first line that opens a turn, whoever's (see the module's doc).
+
+    Not the first line: the model writes it right after the persona's own label, inside its
+    turn, where `re: the fish` is the persona talking."""
     match = _LABEL_LINE.search(text)
     return text[: match.start()] if match else text
 

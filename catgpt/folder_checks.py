@@ -143,6 +143,13 @@ TOKEN_KEYS = ("eos_token_id", "pad_token_id", "bos_token_id", "decoder_start_tok
               "suppress_tokens", "begin_suppress_tokens")  # fmt: skip
 
 
+def _same(value, neutral) -> bool:
+    """`value` is `neutral`: a bool only as a bool (True == 1 in Python), 0 and 0.0 alike."""
+    if isinstance(neutral, bool) or isinstance(value, bool):
+        return value is neutral
+    return value == neutral and (_number(value) or not _number(neutral))
+
+
 def generation_settings(config: Mapping, vocab_size: int | None = None) -> dict:
     """generation_config.json's content checked (GENERATION_RULES), `temperature: 0` as greedy.
 
@@ -156,7 +163,7 @@ def generation_settings(config: Mapping, vocab_size: int | None = None) -> dict:
             raise _refuse(GENERATION_JSON, key, value, rule.allowed, _FIX)
     for key, neutral in NEUTRAL_ONLY.items():
         value = config.get(key)
-        if value is not None and not (neutral is not None and value == neutral):
+        if value is not None and not _same(value, neutral):
             allowed = f"{json.dumps(neutral)} or absent: the bot's replies cannot use it"
             raise _refuse(GENERATION_JSON, key, value, allowed, _FIX)
     for key in TOKEN_KEYS if _whole(vocab_size) else ():

@@ -20,7 +20,7 @@ from bot.errors import ModelLoadError
 from bot.remote_engine import load_remote_replier, sampling_from
 from catgpt.errors import ModelFolderError
 from catgpt.folder import card_from_dict, generation_defaults, read_card
-from catgpt.folder_checks import GENERATION_RULES, MAX_TOKENS, generation_settings
+from catgpt.folder_checks import GENERATION_RULES, MAX_TOKENS, NEUTRAL_ONLY, generation_settings
 from catgpt.labels import speaker_label
 
 CHAT = [{"role": "user", "name": "alice", "content": "hi mochi"}]
@@ -159,7 +159,7 @@ PLAUSIBLE = st.one_of(
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(
-        st.sampled_from(sorted(GENERATION_RULES)),
+        st.sampled_from(sorted({*GENERATION_RULES, *NEUTRAL_ONLY})),
         st.one_of(PLAUSIBLE, PLAUSIBLE, PLAUSIBLE, JSON_VALUE),
         max_size=4,
     )

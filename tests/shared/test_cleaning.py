@@ -165,7 +165,8 @@ def test_a_line_opening_any_speakers_turn_ends_the_reply():
     # bob is not in the conversation: his line was sent as the persona's words.
     assert finish("nya hello\nbob: i am not mochi") == "nya hello"
     assert finish("mochi: nya\n**bob**: no") == "nya"
-    assert finish("bob: hi") == ""  # another speaker's turn from the start: nothing of mochi's
+    # The first line is the persona's: the model writes it right after `mochi:`.
+    assert finish("re: the fish\nbob: hi") == "re: the fish"
     # Not labels: times, links, numbered lines, smileys, words after the line start.
     for text in ["meet at\n10:30", "see\nhttps://x.example", "steps\n1: boil", "ok\n:) yes",
                  "i said: no", "fish\nright now: yes"]:  # fmt: skip
