@@ -22,7 +22,14 @@ What this module adds on top:
   429 after the retries is EngineBusy, any other refusal is GenerationError (logged);
 - the stop string cut off the text ourselves: the OpenAI spec, vLLM and llama.cpp leave it
   out, `transformers serve` leaves it in;
-- a start-up check naming the URL and what failed (unreachable, HTTP error, model not served).
+- a start-up check naming the URL and what failed (unreachable, HTTP error, model not served);
+- every answer read as raw JSON and checked for the fields used, with their types (pydantic,
+  which the SDK is built on; the SDK's own parsing is lax: an HTML page, a JSON list or
+  `"text": 12345` came through as attribute errors and tracebacks). A bad answer is one line
+  naming the URL and what was wrong: at start-up a BackendError, per reply a logged line and
+  GenerationError (the user hears the apology);
+- the completion's text without terminal escapes or control characters (catgpt.cleaning), so
+  the cut at a label sees what users will, and server text in log lines shown escaped.
 
 The API key is a password: it is never logged, never in repr and never in an error message.
 No torch and no discord here.
@@ -36,8 +43,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import openai
+from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
 from bot.errors import BackendError, EngineBusy, GenerationError, ServerUnavailable
+from catgpt.cleaning import strip_controls
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,52 @@ class CompletionResult:
     finish_reason: str | None  # "stop" (eos or a stop string), "length" (max_tokens)
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+
+
+# What is read from the server's answers, with its types; anything else in them is ignored.
+class _ServedModel(BaseModel):
+    id: StrictStr
+
+
+class _ModelList(BaseModel):  # GET /models
+    data: list[_ServedModel]
+
+
+class _Choice(BaseModel):
+    text: StrictStr
+    finish_reason: StrictStr | None = None
+
+
+class _Usage(BaseModel):
+    prompt_tokens: StrictInt | None = None
+    completion_tokens: StrictInt | None = None
+
+
+class _CompletionAnswer(BaseModel):  # POST /completions
+    choices: list[_Choice] = Field(min_length=1)
+    usage: _Usage | None = None
+
+
+def parse_answer(model: type[BaseModel], body: bytes, content_type: str | None) -> BaseModel:
+    """An HTTP answer's body read as `model`; ValueError saying what was wrong, in one line."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        first = error.errors()[0]  # says where and what, never the value (it may be anything)
+        where = ".".join(str(part) for part in first["loc"])
+        what = f"{where}: {first['msg']}" if where else first["msg"]
+        kind = printable((content_type or "no content type").split(";")[0])
+        raise ValueError(f"{what} ({kind}, {len(body)} bytes)") from None
+
+
+def _parse(model: type[BaseModel], raw) -> BaseModel:
+    response = raw.http_response  # the SDK's raw answer: status checked, body not parsed
+    return parse_answer(model, response.content, response.headers.get("content-type"))
+
+
+def printable(text: str) -> str:
+    """Server text for a log line: one line, control characters and escapes shown escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:
@@ -117,9 +172,9 @@ class CompletionsClient:
         """
         url = self.base_url
         try:
-            page = await self._client.with_options(
+            raw = await self._client.with_options(
                 max_retries=0, timeout=min(CHECK_TIMEOUT, self.timeout)
-            ).models.list()
+            ).models.with_raw_response.list()
         except openai.APIConnectionError as error:
             raise BackendError(
                 f"cannot reach the inference server ({self._reason(error)})",
@@ -138,7 +193,14 @@ class CompletionsClient:
                 where=url,
                 fix="CATGPT_API_BASE is the server's OpenAI base URL, usually ending in /v1.",
             ) from None
-        served = [model.id for model in page.data]
+        try:
+            served = [model.id for model in _parse(_ModelList, raw).data]
+        except ValueError as error:
+            raise BackendError(
+                f"GET {url}/models did not answer a model list ({error})",
+                where=url,
+                fix="CATGPT_API_BASE is the server's OpenAI base URL, usually ending in /v1.",
+            ) from None
         listed = ", ".join(repr(name) for name in served[:5]) or "none"
         if self.model is None:
             if len(served) != 1:
@@ -160,7 +222,7 @@ class CompletionsClient:
     def _reason(self, error: BaseException) -> str:
         # APIConnectionError says "Connection error."; the cause says which ("refused").
         cause = error.__cause__ or error
-        return self.redact(str(cause) or type(cause).__name__)
+        return printable(self.redact(str(cause) or type(cause).__name__))
 
     # ---- one request --------------------------------------------------------------------------
 
@@ -193,8 +255,8 @@ class CompletionsClient:
 
     async def _complete(self, prompt, stop, max_tokens, sampling) -> CompletionResult:
         try:
-            response = await asyncio.wait_for(
-                self._client.completions.create(
+            raw = await asyncio.wait_for(
+                self._client.completions.with_raw_response.create(
                     model=self.model,
                     prompt=prompt,
                     # Always sent: without it servers pick their own cap (transformers serve:
@@ -216,19 +278,23 @@ class CompletionsClient:
             raise EngineBusy() from None
         except openai.APIStatusError as error:
             status = error.status_code
-            detail = self.redact(str(error.body if error.body is not None else error))[:500]
+            detail = printable(self.redact(str(error.body if error.body is not None else error)))
+            detail = detail[:500]
             if status >= 500:
                 log.warning("inference server %s: HTTP %d %s", self.base_url, status, detail)
                 raise ServerUnavailable() from None
             log.error("inference server %s refused: HTTP %d %s", self.base_url, status, detail)
             raise GenerationError() from None
-        if not response.choices:
-            log.error("inference server %s answered without choices", self.base_url)
-            raise GenerationError()
-        choice = response.choices[0]
-        usage = response.usage
+        try:
+            answer = _parse(_CompletionAnswer, raw)
+        except ValueError as error:
+            log.error("inference server %s: POST /completions answered no completion: %s",
+                      self.base_url, error)  # fmt: skip
+            raise GenerationError() from None
+        choice = answer.choices[0]
+        usage = answer.usage
         return CompletionResult(
-            text=cut_at_stop(choice.text or "", stop),
+            text=cut_at_stop(strip_controls(choice.text), stop),
             finish_reason=choice.finish_reason,
             prompt_tokens=usage.prompt_tokens if usage else None,
             completion_tokens=usage.completion_tokens if usage else None,

@@ -395,43 +395,58 @@ def _api_base(raw: str) -> str:
     return raw
 
 
-_SHARD_RANGE = re.compile(r"^(\d+)\s*-\s*(\d+)$")
+# ASCII digits only (`\\d` also reads `٣`); more than 9 are past any shard count anyway.
+_SHARD_PART = re.compile(r"^([0-9]{1,9})(?:\s*-\s*([0-9]{1,9}))?$")
+# Far more shards than any bot runs (Discord wants one per 2,500 servers): keeps a typo such as
+# 99999999 an error, not a list of that length.
+MAX_SHARD_COUNT = 100_000
 
 
 def _shard_settings(env: Mapping[str, str]) -> dict:
-    """CATGPT_SHARD_COUNT and CATGPT_SHARD_IDS (`0,1,2` or `0-3`), checked against each other."""
+    """CATGPT_SHARD_COUNT and CATGPT_SHARD_IDS (`0,1,2` or `0-3`), checked against each other.
+
+    Each part is read as a (first, last) span and checked (order, bounds, overlap) before any is
+    expanded, so no value costs more memory than the shard count.
+    """
     count = _number(env, "CATGPT_SHARD_COUNT", None)
-    if count is not None and count < 1:
-        raise SettingsError("must be at least 1 (or empty)", where="CATGPT_SHARD_COUNT")
-    ids: list[int] = []
+    if count is not None and not 1 <= count <= MAX_SHARD_COUNT:
+        raise SettingsError(
+            f"must be 1 to {MAX_SHARD_COUNT} (or empty)", where="CATGPT_SHARD_COUNT"
+        )
+    spans = []
     for part in (p.strip() for p in env.get("CATGPT_SHARD_IDS", "").split(",")):
-        if not part:
-            continue
-        span = _SHARD_RANGE.match(part)
-        if span:
-            ids.extend(range(int(span[1]), int(span[2]) + 1))
-        elif part.isascii() and part.isdigit():  # `²` is a digit to str.isdigit, not to int()
-            ids.append(int(part))
-        else:
+        match = _SHARD_PART.match(part)
+        if part and not match:
             raise SettingsError(
                 f"{shown(part)} is not a shard id",
                 where="CATGPT_SHARD_IDS",
-                fix="List shard numbers or ranges, e.g. 0,1 or 0-3.",
+                fix="List shard numbers or ranges, e.g. 0,1 or 0-3 (up to CATGPT_SHARD_COUNT - 1).",
             )
-    if ids and count is None:
+        if match:
+            first, last = int(match[1]), int(match[2] or match[1])
+            if last < first:
+                raise SettingsError(
+                    f"the range {shown(part)} runs backwards",
+                    where="CATGPT_SHARD_IDS",
+                    fix=f"Write {last}-{first}.",
+                )
+            spans.append((first, last))
+    if spans and count is None:
         # discord.py refuses shard_ids without a shard_count, and it would be a guess anyway.
         raise SettingsError(
             "shard ids need a shard count",
             where="CATGPT_SHARD_IDS",
             fix="Set CATGPT_SHARD_COUNT to the total number of shards across all processes.",
         )
-    outside = sorted({i for i in ids if count is not None and i >= count})
-    if outside:
+    spans.sort()
+    if spans and spans[-1][1] >= count:
         raise SettingsError(
-            f"shard {outside[0]} is outside 0-{count - 1}",
+            f"shard {max(spans[-1][0], count)} is outside 0-{count - 1}",
             where="CATGPT_SHARD_IDS",
             fix="Shards are numbered from 0 to CATGPT_SHARD_COUNT - 1.",
         )
-    if len(set(ids)) != len(ids):
-        raise SettingsError("a shard is listed twice", where="CATGPT_SHARD_IDS")
-    return dict(shard_count=count, shard_ids=tuple(sorted(ids)))
+    for (_, last), (first, _) in zip(spans, spans[1:], strict=False):
+        if first <= last:
+            raise SettingsError(f"shard {first} is listed twice", where="CATGPT_SHARD_IDS")
+    ids = tuple(i for first, last in spans for i in range(first, last + 1))
+    return dict(shard_count=count, shard_ids=ids)

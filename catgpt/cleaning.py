@@ -1,8 +1,27 @@
 """What the persona says, made safe to send: the reply path's last step, and the bot's.
 
-    raw text ─► cut at another speaker's label ─► strip the persona's own `name:` prefix
+    raw text ─► cut at another speaker's label (the reply path, which knows the speakers)
+             ─► strip terminal escapes and control characters
+             ─► strip the persona's own `name:` prefix ─► cut at a line that opens a turn
              ─► unmask links ─► neutralise mentions ─► "" when nothing visible is left
     (the bot then) ─► split at 2000 characters ─► the fallback line for an empty reply
+
+Where a reply ends. Training writes every turn as `name: text` and ends it with eos, so a model
+that skips eos goes on with `alice: ...`. The reply ends at (1) the label of any speaker of the
+conversation or of the persona after whitespace (`turn_pattern`, which the reply path applies),
+and (2) any later line that *starts* like a label, `word:` (one word, 1-32 characters, a letter
+in it), whether or not that speaker is in the conversation (`bob:`): in the training format
+nothing tells a turn label from the persona's own `edit:` line, and when unsure the reply is cut
+short rather than putting words in someone else's mouth. The first line is the persona's (the
+model writes it right after its own label: `re: the fish` is its words); labels at its very
+start are the persona's own prefix (`mochi: mochi: hi` is `hi`), stripped before either cut.
+
+Terminal escapes (CSI, OSC and the other ECMA-48 string controls, 7- and 8-bit forms) and every
+C0/C1 control character but the newline and tab are removed, so no reply from a model or a
+server can recolour, retitle or rewrite a terminal (the console, a log) or reach Discord raw;
+line breaks of every kind (CR, CRLF, VT, FF, NEL, U+2028/9) read as a newline, and the bidi
+embedding, override and isolate characters (which make text show in another order than it
+reads) are removed too.
 
 Mentions are neutralised in the text (a zero-width space breaks the syntax) *and* every send
 uses `AllowedMentions.none()`: the first stops the blue highlight and a later edit from
@@ -72,17 +91,71 @@ ChannelNames = Callable[[int], "str | None"] | Mapping[int, str]
 
 
 def turn_pattern(names: Sequence[str]) -> re.Pattern:
-    """`<whitespace>name:` for any speaker of the conversation: where a new turn begins."""
+    """`<whitespace>name:` for any speaker of the conversation: where a new turn begins.
+
+    In the forms strip_name_prefix knows too (`**name**:`, `@name:`, `name :`), so a run of the
+    persona's own labels at the start is recognised whole by cut_at_turn."""
     alternatives = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True) if n)
-    return re.compile(rf"\s(?:{alternatives}):", re.IGNORECASE)
+    return re.compile(rf"\s(?:\*\*)?@?(?:{alternatives})(?:\*\*)?[ \t]*:", re.IGNORECASE)
 
 
 def cut_at_turn(text: str, pattern: re.Pattern) -> str:
-    """The text before another turn begins; `text` unchanged when none does."""
-    # A label at the very start is the persona's own prefix; strip_name_prefix removes that.
-    stripped = text.lstrip()
-    match = pattern.search(stripped)
-    return stripped[: match.start()] if match else text
+    """The text before another turn begins; `text` unchanged when none does.
+
+    Labels at the very start (any number: `mochi: mochi: hi`) are the persona's own prefix,
+    which strip_name_prefix removes; a cut there would lose the whole reply. Another speaker's
+    label at the start is left for clean_reply's line rule.
+    """
+    at = 0  # where the words after the leading labels begin
+    while lead := pattern.match(" " + text[at:].lstrip()):
+        at = len(text) - len(text[at:].lstrip()) + lead.end() - 1
+    match = pattern.search(text, at)
+    return text[: match.start()].lstrip() if match else text
+
+
+# A line after the first that starts like a turn label: `bob:`, `**bob**:`, `@bob:` (one word, a
+# letter in it, at most 32 characters as Discord names are), then a space or the end. Not
+# `10:30`, not `https://`, not `1.:`, not `:)`.
+_LABEL_LINE = re.compile(r"\n[ \t]*(?=[^\s:]*[^\W\d_])[^\s:]{1,32}:(?=\s|$)")
+
+
+def cut_at_label_line(text: str) -> str:
+    """The text before the first line that opens a turn, whoever's (see the module's doc).
+
+    Not the first line: the model writes it right after the persona's own label, inside its
+    turn, where `re: the fish` is the persona talking."""
+    match = _LABEL_LINE.search(text)
+    return text[: match.start()] if match else text
+
+
+# ---- terminal escapes and control characters ---------------------------------------------------
+
+# ECMA-48, which terminals follow. CSI: ESC [ (or 8-bit 0x9B), parameter bytes 0x30-0x3F,
+# intermediate bytes 0x20-0x2F, one final byte 0x40-0x7E (colours, cursor moves, erasing).
+_CSI = "(?:\x1b\\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]"
+# The string controls OSC (titles, hyperlinks, clipboard), DCS, SOS, PM and APC: an opener
+# (ESC ] P X ^ _, or 8-bit 0x9D 0x90 0x98 0x9E 0x9F), a payload, then ST (ESC \ or 0x9C) or
+# BEL (xterm's OSC ending). An unterminated one runs to the next ESC or the end.
+_STRING_CONTROL = "(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\\\|\x9c)?"
+# Any other escape: ESC, intermediate bytes, one final byte (ESC c resets a terminal).
+_OTHER_ESCAPE = "\x1b[\x20-\x2f]*[\x30-\x7e]"
+_ESCAPES = re.compile(f"{_STRING_CONTROL}|{_CSI}|{_OTHER_ESCAPE}")
+_LINE_BREAKS = re.compile("\r\n?|[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# C0 and C1 controls but tab and newline; DEL; bidi embeddings, overrides and isolates.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+# Any character strip_controls changes: most replies have none, and one scan for them is the
+# cheapest way to say so (the cleaning then costs about as much as before it existed).
+_ANY_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_controls(text: str) -> str:
+    """`text` without terminal escapes or control characters; line breaks as `\\n`."""
+    if not _ANY_CONTROL.search(text):
+        return text
+    text = _ESCAPES.sub("", text)  # whole sequences first, so their payload goes too
+    return _CONTROLS.sub("", _LINE_BREAKS.sub("\n", text))
 
 
 # ---- the rules ---------------------------------------------------------------------------------
@@ -144,7 +217,8 @@ def clean_reply(
 ) -> str:
     """One generated reply as it may be shown: "" when nothing visible is left."""
     # U+FFFD is what decoding leaves of a character cut in half (an emoji at the token limit).
-    text = strip_name_prefix(text.replace("\ufffd", ""), names)
+    text = strip_controls(text.replace("\ufffd", ""))
+    text = cut_at_label_line(strip_name_prefix(text, names))
     text = neutralise_mentions(unmask_links(text), channel_names)
     return "" if is_blank(text) else text.strip()
 

@@ -35,11 +35,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from catgpt.errors import ModelFolderError
+from catgpt.folder_checks import CATGPT_JSON, GENERATION_JSON, check_card, generation_settings
 from catgpt.turns import DEFAULT_GAP, DEFAULT_MERGE_WINDOW, TurnShape, context_turns_for
 
-CATGPT_JSON = "catgpt.json"
 CONFIG_JSON = "config.json"
-GENERATION_JSON = "generation_config.json"
 # Read from the model config in this order (its text_config too, where a multimodal model nests
 # it), then from the tokenizer's model_max_length.
 WINDOW_ATTRIBUTES = ("max_position_embeddings", "n_positions", "n_ctx", "seq_length")
@@ -103,7 +102,11 @@ def _seconds(value, *, zero_ok: bool) -> timedelta | None:
 
 
 def card_from_dict(card: dict) -> PersonaCard:
-    """A PersonaCard from catgpt.json's content (what `eval` already holds as a dict)."""
+    """A PersonaCard from catgpt.json's content (what `eval` already holds as a dict).
+
+    Checked first (catgpt.folder_checks.check_card): a bad value is a ModelFolderError.
+    """
+    check_card(card)
     persona = card.get("persona") or {}
     if isinstance(persona, str):  # tolerate the short form {"persona": "mochi"}
         persona = {"name": persona}
@@ -154,7 +157,16 @@ def read_json(folder: str | Path, name: str) -> dict | None:
 def read_card(folder: str | Path) -> PersonaCard:
     """The folder's persona card; the defaults (persona `assistant`, no bounds) without one."""
     card = read_json(folder, CATGPT_JSON)
-    return PersonaCard() if card is None else card_from_dict(card)
+    return PersonaCard() if card is None else _in_file(folder, CATGPT_JSON, card_from_dict, card)
+
+
+def _in_file(folder: str | Path, name: str, read, content):
+    """`read(content)`, its ModelFolderError naming the file's path."""
+    try:
+        return read(content)
+    except ModelFolderError as error:
+        error.where = str(Path(folder) / name)
+        raise
 
 
 def _field(config, key: str):
@@ -188,8 +200,14 @@ def folder_window(folder: str | Path, tokenizer=None) -> int:
 
 
 def generation_defaults(folder: str | Path) -> dict:
-    """generation_config.json's content ({} without one): sampling values and reply length."""
-    return read_json(folder, GENERATION_JSON) or {}
+    """generation_config.json's content ({} without one): sampling values and reply length,
+    checked (catgpt.folder_checks.generation_settings: `temperature: 0` reads as greedy)."""
+    config = read_json(folder, GENERATION_JSON) or {}
+    model_config = read_json(folder, CONFIG_JSON) or {}
+    vocab = _field(model_config, "vocab_size") or _field(
+        _field(model_config, "text_config"), "vocab_size"
+    )
+    return _in_file(folder, GENERATION_JSON, lambda c: generation_settings(c, vocab), config)
 
 
 def folder_max_new_tokens(folder: str | Path) -> int:

@@ -21,10 +21,17 @@ from transformers import AutoModelForCausalLM, StoppingCriteria, StoppingCriteri
 from transformers.utils import logging as hf_logging
 
 from catgpt import runtime
-from catgpt.cleaning import cut_at_turn, turn_pattern
+from catgpt.cleaning import cut_at_turn, strip_controls, turn_pattern
 from catgpt.copy_guard import CopyGuard, load_guard
 from catgpt.errors import ModelFolderError
-from catgpt.folder import DEFAULT_MAX_NEW_TOKENS, PersonaCard, load_tokenizer, read_card
+from catgpt.folder import (
+    DEFAULT_MAX_NEW_TOKENS,
+    PersonaCard,
+    generation_defaults,
+    load_tokenizer,
+    read_card,
+)
+from catgpt.folder_checks import as_checked
 from catgpt.prompt import Prompt, prompt_builder_for
 from catgpt.reply import Completion, Replier
 
@@ -68,7 +75,7 @@ class _TurnStop(StoppingCriteria):
         for row, (new, pattern) in enumerate(
             zip(input_ids[:, self.prompt_width :], self.patterns, strict=True)
         ):
-            text = self.tokenizer.decode(new, skip_special_tokens=True)
+            text = strip_controls(self.tokenizer.decode(new, skip_special_tokens=True))
             stop = cut_at_turn(text, pattern) != text
             if stop and self.stopped_at[row] is None:
                 self.stopped_at[row] = steps
@@ -95,6 +102,9 @@ class LocalBackend:
         self.generation_config.eos_token_id = sorted(eos_ids) or None
         self.generation_config.pad_token_id = self.pad_id
         self.generation_config.max_length = None
+        # temperature 0 is greedy, as on an OpenAI-compatible server, and a JSON 2 is 2.0:
+        # transformers would refuse both on every reply (catgpt.folder_checks).
+        as_checked(self.generation_config)
         self._suppress_pad(tokenizer.pad_token_id)
         self.max_new_tokens = (
             self.generation_config.max_new_tokens or DEFAULT_MAX_NEW_TOKENS
@@ -168,8 +178,9 @@ class LocalBackend:
         rows, finishes = self.generate_ids(
             [p.ids for p in prompts], [p.stop_names for p in prompts], should_stop
         )
+        # Without escapes and control characters, so the cut at a label sees what users will.
         return [
-            Completion(self.tokenizer.decode(row, skip_special_tokens=True), finish)
+            Completion(strip_controls(self.tokenizer.decode(row, skip_special_tokens=True)), finish)
             for row, finish in zip(rows, finishes, strict=True)
         ]
 
@@ -250,6 +261,10 @@ def load_replier(
     # Progress bars are for notebooks; here they would land in the logs or the console chat.
     hf_logging.disable_progress_bar()
     card = read_card(folder)
+    # Checked here, before the weights: transformers reads the file while loading them and
+    # would report a bad value (max_new_tokens 0) as damaged weights, or pass it on to fail
+    # every reply (top_k "fifty").
+    generation_defaults(folder)
     tokenizer = load_tokenizer(folder)
     if copy_guard:
         guard = load_guard(folder, tokenizer)  # before the weights: a damaged index is cheap

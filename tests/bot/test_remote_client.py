@@ -6,13 +6,23 @@ this one answers what each test scripts, and counts the requests it got.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 from aiohttp import web
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.errors import EngineBusy, GenerationError, ServerUnavailable
-from bot.remote import CompletionResult, CompletionsClient, cut_at_stop
+from bot.errors import BackendError, EngineBusy, GenerationError, ServerUnavailable
+from bot.remote import (
+    CompletionResult,
+    CompletionsClient,
+    _CompletionAnswer,
+    cut_at_stop,
+    parse_answer,
+    printable,
+)
 from bot.remote_engine import completion_from, sampling_from, stop_strings
 from catgpt.prompt import Prompt
 from catgpt.reply import Completion
@@ -132,3 +142,117 @@ def test_stop_strings_open_other_turns_but_not_the_personas_own_label():
 def test_a_server_answer_ends_like_a_local_completion():
     assert completion_from(CompletionResult(" hi", "stop")) == Completion(" hi", "eos")
     assert completion_from(CompletionResult(" hi", "length")) == Completion(" hi", "length")
+
+
+# ---- issue 15: answers that are not what an OpenAI-compatible server sends -------------------
+
+
+@pytest.fixture
+async def raw_server():
+    """A loopback server answering every path with `answer["body"]` as `answer["type"]`."""
+    answer = {"body": b"", "type": "application/json"}
+
+    async def respond(request: web.Request) -> web.Response:
+        return web.Response(body=answer["body"], headers={"Content-Type": answer["type"]})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", respond)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/v1"
+    client = CompletionsClient(url, model="tiny", max_retries=0)
+    try:
+        yield client, answer
+    finally:
+        await client.aclose()
+        await runner.cleanup()
+
+
+def choices(text) -> bytes:
+    return json.dumps({"choices": [{"text": text, "finish_reason": "stop"}]}).encode()
+
+
+BAD_COMPLETIONS = {
+    "invalid JSON": (b"{not json", "application/json", "Invalid JSON"),
+    "HTML": (b"<html><body>502 Bad Gateway</body></html>", "text/html", "(text/html,"),
+    "a JSON list": (b"[1, 2]", "application/json", "Input should be an object"),
+    "a number for text": (choices(12345), "application/json", "choices.0.text: Input should be"),
+    "no choices": (b'{"choices": []}', "application/json", "choices: List should have"),
+    "bad usage": (b'{"choices": [{"text": "hi"}], "usage": {"prompt_tokens": "5"}}',
+                  "application/json", "usage.prompt_tokens"),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_COMPLETIONS))
+async def test_a_bad_completion_is_one_log_line_and_the_apology(raw_server, caplog, case):
+    client, answer = raw_server
+    answer["body"], answer["type"], said = BAD_COMPLETIONS[case]
+    with caplog.at_level(logging.WARNING):
+        with pytest.raises(GenerationError):
+            await client.complete("p", stop=[], max_tokens=4)
+    [record] = caplog.records  # was a traceback (AttributeError, JSONDecodeError, TypeError)
+    assert record.levelname == "ERROR" and record.exc_info is None
+    line = record.getMessage()
+    assert client.base_url in line and said in line and "\n" not in line, line
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "said"),
+    [
+        (b"<!doctype html><title>Open WebUI</title>", "text/html", "Invalid JSON"),
+        (b"{not json", "application/json", "Invalid JSON"),
+        (b"[]", "application/json", "Input should be an object"),
+        (b'{"data": {"id": "tiny"}}', "application/json", "data: Input should be a valid array"),
+        (b'{"data": [{"id": 7}]}', "application/json", "data.0.id: Input should be a valid str"),
+    ],
+)
+async def test_a_bad_model_list_stops_the_start_in_one_line(raw_server, body, kind, said):
+    client, answer = raw_server
+    answer["body"], answer["type"] = body, kind
+    with pytest.raises(BackendError) as caught:  # was a traceback at start-up
+        await client.check()
+    message = str(caught.value)
+    assert message.startswith(f"{client.base_url}: GET {client.base_url}/models did not answer")
+    assert said in message and "\n" not in message
+
+
+async def test_escapes_from_the_server_reach_neither_the_reply_nor_the_log(raw_server, caplog):
+    client, answer = raw_server
+    answer["body"] = choices("\x1b]0;pwned\x07 meow \x1b[31mred\x1b[0m\nalice: hi")
+    result = await client.complete("p", stop=["\nalice:"], max_tokens=4)
+    assert result.text == " meow red"
+    assert printable("\x1b[2Jgone\r\n") == "\\x1b[2Jgone\\r\\n"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),  # fmt: skip
+    max_leaves=8,
+)
+# Answers near the real shape, so that many are read and the types are what is tested.
+NEAR = st.fixed_dictionaries(
+    {"choices": st.lists(st.fixed_dictionaries(
+        {"text": JSON | st.text(max_size=8)}, optional={"finish_reason": JSON | st.just("stop")}),
+        max_size=2)},
+    optional={"usage": JSON | st.fixed_dictionaries({"prompt_tokens": JSON | st.integers()})},
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(JSON, NEAR).map(json.dumps).map(str.encode) | st.binary(max_size=20))
+def test_any_answer_is_read_with_its_types_or_refused_in_one_line(body):
+    try:
+        answer = parse_answer(_CompletionAnswer, body, "application/json")
+    except ValueError as error:
+        assert "\n" not in str(error)
+        assert str(error).endswith(f"(application/json, {len(body)} bytes)")
+        return
+    assert answer.choices and all(type(c.text) is str for c in answer.choices)
+    assert all(c.finish_reason is None or type(c.finish_reason) is str for c in answer.choices)
+    usage = answer.usage
+    assert usage is None or all(
+        v is None or type(v) is int for v in (usage.prompt_tokens, usage.completion_tokens)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catgpt.cleaning import (
@@ -16,9 +16,13 @@ from catgpt.cleaning import (
     neutralise_mentions,
     prepare_reply,
     split_message,
+    strip_controls,
     turn_pattern,
     unmask_links,
 )
+from catgpt.folder import PersonaCard
+from catgpt.prompt import Prompt
+from catgpt.reply import Completion, Replier
 
 
 def test_own_name_prefix_is_stripped():
@@ -139,3 +143,121 @@ def test_cleaning_is_idempotent_and_leaves_no_mass_mention(text):
     assert not looks_like_mass_mention(once)
     assert not re.search(r"<[@#]", once)  # no live user, role or channel mention
     assert not re.search(r"\]\(https?://", once)  # no masked link
+
+
+# ---- issue 15: where a reply ends, and nothing a terminal obeys -------------------------------
+
+
+def finish(text: str, speakers=("alice",)) -> str:
+    """A completion ended as the reply path ends it (cut at a label, then cleaned)."""
+    replier = Replier(None, None, PersonaCard(name="mochi", aliases=("mochi-chan",)))
+    prompt = Prompt([], "", ("mochi", "mochi-chan", *speakers), own_names=("mochi", "mochi-chan"))
+    return replier.finish(prompt, Completion(text, "eos")).text
+
+
+def test_a_repeated_own_label_is_stripped_before_the_cut():
+    # The cut at a turn label ran first, found the second `mochi:` and kept nothing.
+    assert finish("mochi: mochi: nya hello") == "nya hello"
+    assert finish(" Mochi-chan:  **mochi**: nya hello alice: and me") == "nya hello"
+
+
+def test_a_line_opening_any_speakers_turn_ends_the_reply():
+    # bob is not in the conversation: his line was sent as the persona's words.
+    assert finish("nya hello\nbob: i am not mochi") == "nya hello"
+    assert finish("mochi: nya\n**bob**: no") == "nya"
+    # The first line is the persona's: the model writes it right after `mochi:`.
+    assert finish("re: the fish\nbob: hi") == "re: the fish"
+    # Not labels: times, links, numbered lines, smileys, words after the line start.
+    for text in ["meet at\n10:30", "see\nhttps://x.example", "steps\n1: boil", "ok\n:) yes",
+                 "i said: no", "fish\nright now: yes"]:  # fmt: skip
+        assert finish(text) == text, text
+
+
+WORDS = st.text(alphabet="abcdefgh .,!?", min_size=1, max_size=30).filter(str.strip)
+USERNAME = st.from_regex(r"[a-z0-9_.]{0,31}[a-z][a-z0-9_.]{0,31}", fullmatch=True).filter(
+    lambda name: len(name) <= 32
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    before=st.lists(WORDS, min_size=1, max_size=3).map("\n".join),
+    own=st.lists(st.sampled_from(["mochi:", "MOCHI:", "**mochi**:", "@mochi-chan:", "mochi :"]),
+                 max_size=4).map(" ".join),  # fmt: skip
+    name=USERNAME,
+    decoration=st.sampled_from(["{}", "**{}**", "@{}", "  {}"]),
+    after=WORDS,
+)
+def test_the_reply_is_what_the_persona_says_before_any_turn_label(before, own, name, decoration,
+                                                                    after):  # fmt: skip
+    label = decoration.format(name) + ":"
+    expected = clean_reply(before, NAMES)
+    assert expected  # words, no labels: nothing to cut
+    assert finish(f"{own} {before}\n{label} {after}", speakers=()) == expected
+    assert finish(f"{own} {before}\n{label} {after}", speakers=(name,)) == expected
+
+
+# Every way a terminal is told to do something: CSI (7- and 8-bit), OSC ended by BEL or ST
+# (both forms), DCS/SOS/PM/APC, two-byte escapes; lone pieces of them.
+CSI = st.builds(
+    "{}{}{}{}".format,
+    st.sampled_from(["\x1b[", "\x9b"]),
+    st.text(alphabet=[chr(c) for c in range(0x30, 0x40)], max_size=6),
+    st.text(alphabet=[chr(c) for c in range(0x20, 0x30)], max_size=2),
+    st.sampled_from([chr(c) for c in range(0x40, 0x7F)]),
+)
+PAYLOAD = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20)
+STRING_CONTROL = st.builds(
+    "{}{}{}".format,
+    st.sampled_from(["\x1b]", "\x1bP", "\x1bX", "\x1b^", "\x1b_", "\x9d", "\x90", "\x98", "\x9e",
+                     "\x9f"]),  # fmt: skip
+    st.one_of(PAYLOAD, st.just("8;;https://evil.example"), st.just("52;c;cGF3bmVk")),
+    st.sampled_from(["\x07", "\x1b\\", "\x9c"]),
+)
+OTHER_ESCAPE = st.builds("\x1b{}".format, st.sampled_from(list("c78=>DEHMNOZ") + ["(B", "#8"]))
+ESCAPE = st.one_of(CSI, STRING_CONTROL, OTHER_ESCAPE)
+BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+CONTROL = st.sampled_from([chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]] + sorted(BIDI))
+
+
+def commands_left(text: str) -> list[str]:
+    """What a terminal or Discord would still obey: controls but tab and newline, bidi ones."""
+    return [c for c in text if c in BIDI or (unicodedata.category(c) == "Cc" and c not in "\n\t")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(ESCAPE, CONTROL, st.text(max_size=8), st.sampled_from(PIECES)),
+                max_size=12).map("".join))  # fmt: skip
+def test_no_escape_or_control_character_survives_cleaning(text):
+    cleaned = clean_reply(text, NAMES)
+    assert commands_left(cleaned) == [], repr(cleaned)
+    assert commands_left(strip_controls(text)) == []
+    assert clean_reply(cleaned, NAMES) == cleaned  # still idempotent
+
+
+NOT_A_CONTROL = st.characters(
+    blacklist_categories=("Cc", "Cs"), blacklist_characters="\u2028\u2029" + "".join(BIDI)
+)
+PLAIN = st.text(NOT_A_CONTROL, max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PLAIN, st.lists(st.tuples(st.integers(0, 40), ESCAPE), max_size=5))
+def test_escape_sequences_go_whole_and_nothing_else_does(text, insertions):
+    dirty, done = "", 0  # the escapes put between the characters of `text`, at `at`
+    for at, escape in sorted(insertions):
+        at = min(at, len(text))
+        dirty, done = dirty + text[done:at] + escape, at
+    dirty += text[done:]
+    assert strip_controls(dirty) == text  # payloads (titles, link targets) go with them
+    assert strip_controls(text) == text
+
+
+def test_terminal_tricks_from_a_model_or_a_server():
+    title = "\x1b]0;you have been pwned\x07"
+    link = "\x1b]8;;https://evil.example\x1b\\free nitro\x1b]8;;\x1b\\"
+    text = f"mochi: {title}nya \x1b[31mred\x1b[0m {link}"
+    assert clean_reply(text, NAMES) == "nya red free nitro"
+    assert clean_reply("hi\r\x1b[2Kmochi is evil", NAMES) == "hi\nmochi is evil"
+    assert clean_reply("abc\u202edcba", NAMES) == "abcdcba"
+    assert clean_reply("nya\u2028bob: x", NAMES) == "nya"  # a line break of any kind opens a turn
