@@ -49,11 +49,15 @@ def test_train_writes_an_index_without_text(trained_tiny):
     shares = {int(k): v for k, v in card["val_share_by_n"].items()}
     assert shares[card["n"]] <= THRESHOLD or card["n"] == CEILING
     assert all(shares[k] > THRESHOLD for k in shares if k < card["n"])
-    index = read_index(trained_tiny)
-    assert index.n == card["n"] and len(index) == card["ngrams"] > 0
-    raw = (trained_tiny / INDEX_FILE).read_text()
     rows = (trained_tiny.parent / "dataset" / "train.jsonl").read_text().splitlines()
     replies = {json.loads(row)["messages"][-1]["content"] for row in rows}
+    index = read_index(trained_tiny)
+    assert index.n == card["n"] and len(index.runs) == card["ngrams"] > 0
+    # Every distinct training reply of 20+ characters is indexed whole, for this tokenizer.
+    assert len(index.whole) == card["whole_replies"] == len(
+        {r for r in replies if len(r.strip()) >= card["whole_min_chars"] == 20})
+    assert index.tokenizer == card["tokenizer"]
+    raw = (trained_tiny / INDEX_FILE).read_text()
     for reply in replies:
         assert reply not in raw
         words = reply.split()
