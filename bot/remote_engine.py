@@ -114,6 +114,12 @@ class RemoteBackend:
     def complete(self, prompts, *, should_stop=None, seed=None) -> list[Completion]:
         if self.loop is None or not self.loop.is_running():
             raise RuntimeError("the remote backend answers through its engine's running loop")
+        try:
+            on_loop = asyncio.get_running_loop() is self.loop
+        except RuntimeError:  # no loop in this thread: the usual case
+            on_loop = False
+        if on_loop:  # waiting here would block the loop that has to answer
+            raise RuntimeError("on the engine's loop, await Replier.areplies instead")
         asked = self.acomplete(prompts, should_stop=should_stop, seed=seed)
         return asyncio.run_coroutine_threadsafe(asked, self.loop).result()
 

@@ -59,6 +59,12 @@ def test_train_writes_an_index_without_text(trained_tiny):
     assert len(index.whole) == card["whole_replies"] == len(
         {r for r in replies if len(r.strip()) >= card["whole_min_chars"] == 20})
     assert index.tokenizer == card["tokenizer"]
+    # The fingerprint holds however the folder's tokenizer is loaded (the bot's two ways).
+    from catgpt.copy_guard import load_guard
+    from catgpt.folder import load_fast_tokenizer, load_tokenizer
+
+    for load in (load_fast_tokenizer, load_tokenizer):
+        assert load_guard(trained_tiny, load(trained_tiny)).n == card["n"]
     raw = (trained_tiny / INDEX_FILE).read_text()
     for reply in replies:
         assert reply not in raw
