@@ -3,6 +3,7 @@
     .venv/bin/python bench/copy_guard.py models/demo     # 32 val contexts, one at a time
     .venv/bin/python bench/copy_guard.py MODEL --data DIR --samples 64 --batch-size 8
     .venv/bin/python bench/copy_guard.py models/demo --n 8   # a shorter run: the guard fires more
+    .venv/bin/python bench/copy_guard.py models/demo --huge-mb 10  # a server ignoring max_tokens
 
 MODEL is a folder `catgpt-train train` (or `run`, or `make demo`) wrote, with its copy_index.json;
 the contexts are its val split (MODEL/private/dataset, else the dataset it was trained on, else
@@ -20,6 +21,13 @@ bot answering one mention; with more, the batch's, which its askers all wait for
 eval's measures (training/model/evaluation.py): exact copies of a training reply of 20+
 characters, and replies sharing a run of the guard's n tokens with a training reply, beside the
 same measures for the real held-out replies.
+
+--huge-mb N: no generation; a backend answers every prompt with N MB of words (a server that
+ignores max_tokens) and the table gives the reply path's seconds for it, guard off and on, for
+ours (the completion cut to the reply budget first, catgpt.reply.Replier.finish) and before
+(the whole completion cut at labels, cleaned, and its runs counted, as the reply path did
+before the budget), with the ratio before / ours. Measured on a 2-core shared CPU with the demo
+folder: see docs/training.md (copy guard).
 """
 
 from __future__ import annotations
@@ -34,9 +42,20 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from catgpt.copy_guard import CopyGuard, NgramIndex  # noqa: E402
+import random  # noqa: E402
+import time  # noqa: E402
+
+from catgpt.cleaning import clean_reply, cut_at_turn, turn_pattern  # noqa: E402
+from catgpt.copy_guard import CopyGuard, CopyIndex, load_guard  # noqa: E402
+from catgpt.folder import (  # noqa: E402
+    folder_max_new_tokens,
+    folder_window,
+    load_fast_tokenizer,
+    read_card,
+)
 from catgpt.generator import load_replier  # noqa: E402
-from training.model.copy_index import index_sequences  # noqa: E402
+from catgpt.prompt import prompt_builder_for  # noqa: E402
+from catgpt.reply import Completion, Replier  # noqa: E402
 from training.model.evaluate import dataset_of  # noqa: E402
 from training.model.evaluation import (  # noqa: E402
     guard_figures,
@@ -62,8 +81,13 @@ def main() -> int:
         help="index the training replies at this n instead of the folder's "
         "(to see what the guard costs when it fires more often)",
     )  # fmt: skip
+    parser.add_argument("--huge-mb", type=float,
+                        help="time the reply path on a completion of this many MB instead")
+    parser.add_argument("--repeat", type=int, default=3, help="--huge-mb: runs per cell (best)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    if args.huge_mb:
+        return huge_completion(args)
 
     replier = load_replier(args.model, device=args.device, cpu_threads=args.threads)
     if replier.guard is None:
@@ -74,7 +98,7 @@ def main() -> int:
     contexts = pick_contexts(dataset.val, args.samples, args.seed)
     if args.n:
         replies = [split_target(e)[1] for e in dataset.train]
-        index = NgramIndex.build(index_sequences(replier.prompts.tokenizer, replies), args.n)
+        index = CopyIndex.build(replier.prompts.tokenizer, replies, args.n)
         replier.guard = CopyGuard(index, replier.guard.encode, replier.guard.retries)
     # One untimed reply first: the first generate of a process pays for allocations.
     replier.generate([contexts[0]["messages"][:-1]])
@@ -84,6 +108,64 @@ def main() -> int:
     figures = guard_figures(replier.prompts.tokenizer, off, on, replier.guard.n, dataset.train,
                             dataset.val)  # fmt: skip
     report(figures, args, len(contexts))
+    return 0
+
+
+class HugeBackend:
+    """Answers every prompt with the same huge text, as a server that ignores max_tokens."""
+
+    def __init__(self, text: str, max_new_tokens: int):
+        self.text, self.max_new_tokens = text, max_new_tokens
+
+    def complete(self, prompts, *, should_stop=None, seed=None):
+        return [Completion(self.text, "length") for _ in prompts]
+
+
+def huge_completion(args) -> int:
+    tokenizer = load_fast_tokenizer(args.model)
+    card = read_card(args.model)
+    guard = load_guard(args.model, tokenizer)
+    if guard is None:
+        print(f"{args.model} has no copy_index.json", file=sys.stderr)
+        return 1
+    guard.retries = 0  # one draw: the time of checking it, not of drawing again
+    window = folder_window(args.model, tokenizer)
+    prompts, bounds = prompt_builder_for(tokenizer, card, window=window,
+                                         max_new_tokens=folder_max_new_tokens(args.model))
+    words = ["nya~", "the", "red", "dot", "is", "back", "mrrp", "fish", "please", ":3", "sun"]
+    rng = random.Random(0)
+    text = ""
+    while len(text) < args.huge_mb * 1_000_000:
+        text += " ".join(rng.choice(words) for _ in range(10_000)) + " "
+    chat = [{"role": "user", "name": "bob", "content": "talk to me"}]
+    backend = HugeBackend(text, bounds.max_new_tokens)
+
+    def ours(guarded: bool) -> None:
+        Replier(prompts, backend, card, guard if guarded else None).replies([chat])
+
+    def before(guarded: bool) -> None:  # the reply path without the budget, as it was
+        prompt = prompts.build(chat)
+        reply = clean_reply(cut_at_turn(text, turn_pattern(prompt.stop_names)), card.names)
+        if guarded:
+            guard.runs(reply)  # the guard then: runs only, over the whole reply
+
+    def best(run, guarded: bool) -> float:
+        times = []
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            run(guarded)
+            times.append(time.perf_counter() - started)
+        return min(times)
+
+    cells = {(name, on): best(run, on) for name, run in (("before", before), ("ours", ours))
+             for on in (False, True)}  # fmt: skip
+    print(f"\n{args.model}: one completion of {len(text) / 1e6:.1f} MB, reply budget "
+          f"{Replier(prompts, backend, card).reply_chars} characters "
+          f"({bounds.max_new_tokens} tokens), best of {args.repeat}\n")  # fmt: skip
+    print(f"{'seconds':<24}{'before':>12}{'ours':>12}{'before / ours':>16}")
+    for on in (False, True):
+        b, o = cells[("before", on)], cells[("ours", on)]
+        print(f"{'guard ' + ('on' if on else 'off'):<24}{b:>12.4f}{o:>12.4f}{b / o:>15.0f}x")
     return 0
 
 

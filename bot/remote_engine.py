@@ -1,9 +1,10 @@
 """The remote engine: the local engine's surface, with the model on an inference server.
 
-    caller (any thread) ── submit() ──► engine's event loop thread ──► replier.prompts.build
-        ▲                                                          ──► POST /v1/completions
-        │                                                              (text, stop, max_tokens)
-        └──── asyncio.wrap_future ◄── Future ◄────────────────────── replier.finish (cut, clean)
+    caller (any thread) ── submit() ──► engine's event loop thread ──► Replier.areplies
+        ▲                                                              (catgpt.reply: prompt,
+        │                                                               RemoteBackend.acomplete
+        │                                                               = POST /v1/completions,
+        └──── asyncio.wrap_future ◄── Future ◄──────────────────────── cut, clean, copy guard)
 
 Same surface as bot.engine.Engine (`reply`, `submit`, `persona`, `persona_names`, `aliases`,
 `stop_accepting`, `close`, `aclose`), so the cogs and the console take either. Why its own event
@@ -12,14 +13,13 @@ future from a thread with no loop, the HTTP client's connections belong to one l
 tokenizer is not safe across threads; here one thread renders every prompt and owns the client,
 whichever thread asked. The Discord loop only ever awaits a future.
 
-The model folder stays the single source of the prompt, through the one reply path
-(catgpt.reply): the Replier is built by catgpt.prompt.prompt_builder_for with the same limits as
-the local backend's (the trained bounds from catgpt.json, lowered by the settings; the window
-from config.json; the persona's names as labels), each prompt's text goes to the server with
-eos and the prompt's stop strings, and the completion ends in Replier.finish (the cut at
-another speaker's label, then clean_reply), as each row of the local backend's batch does.
-Sampling values come from generation_config.json. This process loads no weights and imports no
-torch.
+The model folder stays the single source of the prompt, and the reply path is the local one's:
+the same catgpt.reply.Replier, built with the same limits as the local backend's (the trained
+bounds from catgpt.json, lowered by the settings; the window from config.json; the persona's
+names as labels), with a RemoteBackend as its backend. So the cut at another speaker's label,
+the cleaning, the reply budget and the copy guard's draws again are the Replier's, not a copy
+of them here. Sampling values come from generation_config.json. This process loads no weights
+and imports no torch.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import concurrent.futures
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.engine import PersonaOfReplies
@@ -44,7 +45,7 @@ from catgpt.folder import (
     read_card,
 )
 from catgpt.prompt import Prompt, prompt_builder_for
-from catgpt.reply import CallerBackend, Completion, Replier
+from catgpt.reply import Completion, Replier
 
 log = logging.getLogger(__name__)
 
@@ -86,14 +87,53 @@ def completion_from(result: CompletionResult) -> Completion:
     return Completion(result.text, "length" if result.finish_reason == "length" else "eos")
 
 
+@dataclass
+class RemoteBackend:
+    """The reply path's backend for an OpenAI-compatible completions server.
+
+    `acomplete` (what Replier.areplies awaits, on the client's loop) sends each prompt's text
+    with eos and its stop strings, max_new_tokens as max_tokens and the folder's sampling
+    values; `complete` serves a caller on another thread (eval, a bench) through the loop the
+    client lives on (`loop`, the remote engine's)."""
+
+    client: CompletionsClient
+    max_new_tokens: int
+    eos: str | None = None
+    sampling: dict = field(default_factory=dict)
+    loop: asyncio.AbstractEventLoop | None = None
+
+    async def acomplete(self, prompts, *, should_stop=None, seed=None) -> list[Completion]:
+        sampling = {**self.sampling, **({"seed": seed} if seed is not None else {})}
+        results = await asyncio.gather(*(
+            self.client.complete(prompt.text, stop=stop_strings(prompt, self.eos),
+                                 max_tokens=self.max_new_tokens, sampling=sampling)
+            for prompt in prompts
+        ))  # fmt: skip
+        return [completion_from(result) for result in results]
+
+    def complete(self, prompts, *, should_stop=None, seed=None) -> list[Completion]:
+        if self.loop is None or not self.loop.is_running():
+            raise RuntimeError("the remote backend answers through its engine's running loop")
+        try:
+            on_loop = asyncio.get_running_loop() is self.loop
+        except RuntimeError:  # no loop in this thread: the usual case
+            on_loop = False
+        if on_loop:  # waiting here would block the loop that has to answer
+            raise RuntimeError("on the engine's loop, await Replier.areplies instead")
+        asked = self.acomplete(prompts, should_stop=should_stop, seed=seed)
+        return asyncio.run_coroutine_threadsafe(asked, self.loop).result()
+
+
 def load_remote_replier(
     folder: str | Path,
+    client: CompletionsClient,
     *,
     max_new_tokens: int | None = None,
     history: int | None = None,
     copy_guard: bool = True,
 ) -> Replier:
-    """The reply path for a folder served elsewhere: card, tokenizer and template, no weights.
+    """The reply path for a folder served by `client`'s server: card, tokenizer and template,
+    no weights.
 
     The same construction as catgpt.generator.load_replier's, with the numbers the loaded
     model would give read from the folder's JSON instead. Raises ModelLoadError.
@@ -121,26 +161,25 @@ def load_remote_replier(
             error.where = str(folder / error.where) if error.where else str(folder)
             raise
         guard = load_guard(folder, tokenizer) if copy_guard else None
+        config = generation_defaults(folder)
     except ModelFolderError as error:
         raise ModelLoadError(error.what, where=error.where, fix=error.fix) from None
-    return Replier(prompts, CallerBackend(bounds.max_new_tokens), card, guard)
+    if not copy_guard:
+        log.info("copy guard off: replies may repeat training messages word for word")
+    backend = RemoteBackend(client, bounds.max_new_tokens, tokenizer.eos_token,
+                            sampling_from(config))  # fmt: skip
+    return Replier(prompts, backend, card, guard)
 
 
 class RemoteEngine(PersonaOfReplies):
     _replier_attribute = "replier"
 
-    def __init__(
-        self,
-        client: CompletionsClient,
-        replier: Replier,
-        *,
-        eos: str | None = None,
-        sampling: dict | None = None,
-    ):
-        self.client = client
+    def __init__(self, replier: Replier):
+        """replier: its backend a RemoteBackend (load_remote_replier); its client and requests
+        live on this engine's loop from now on."""
         self.replier = replier
-        self.eos = eos
-        self.sampling = dict(sampling if sampling is not None else {})
+        self.backend: RemoteBackend = replier.backend
+        self.client = self.backend.client
         self._lock = threading.Lock()
         self._accepting = True
         self._closed = False
@@ -150,6 +189,7 @@ class RemoteEngine(PersonaOfReplies):
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run_loop, name="catgpt-remote", daemon=True)
         self._thread.start()
+        self.backend.loop = self._loop
 
     @classmethod
     def from_folder(
@@ -173,9 +213,6 @@ class RemoteEngine(PersonaOfReplies):
         that cannot render prompts, BackendError when the server is unreachable or does not
         serve the model. max_new_tokens / history: the settings, capped by the trained bounds.
         """
-        replier = load_remote_replier(
-            folder, max_new_tokens=max_new_tokens, history=history, copy_guard=copy_guard
-        )
         client = CompletionsClient(
             api_base,
             model=api_model,
@@ -183,6 +220,9 @@ class RemoteEngine(PersonaOfReplies):
             timeout=timeout,
             concurrency=concurrency,
             queue_size=queue_size,
+        )
+        replier = load_remote_replier(
+            folder, client, max_new_tokens=max_new_tokens, history=history, copy_guard=copy_guard
         )
         config = generation_defaults(folder)
         unsent = {}  # repetition_penalty counts in greedy decoding too; top_k only when sampling
@@ -192,8 +232,7 @@ class RemoteEngine(PersonaOfReplies):
             unsent["top_k"] = config["top_k"]
         if unsent:
             log.info("not sent to the server (no OpenAI field; it applies its own): %s", unsent)
-        eos = replier.prompts.tokenizer.eos_token
-        engine = cls(client, replier, eos=eos, sampling=sampling_from(config))
+        engine = cls(replier)
         if check:
             try:
                 engine.check()
@@ -287,23 +326,9 @@ class RemoteEngine(PersonaOfReplies):
         task = asyncio.current_task()
         self._tasks.add(task)
         try:
-            # Rendering is milliseconds of CPU on this thread, never on the Discord loop.
-            prompt = self.replier.prompts.build(messages)
-            reply = await self._draw(prompt)
-            guard = self.replier.guard
-            if guard is not None:
-                # The copy guard, as the local path applies it (catgpt/reply.py): a reply that
-                # repeats a long run of a training reply is asked for again (not under greedy
-                # decoding: load_guard sets no retries then); the least copying draw is sent.
-                best, copied = reply, guard.copied(reply.text)
-                for _ in range(guard.retries if copied else 0):
-                    again = await self._draw(prompt)
-                    again_copied = guard.copied(again.text)
-                    if again_copied < copied:
-                        best, copied = again, again_copied
-                    if not copied:
-                        break
-                reply = best
+            # Rendering and the guard are milliseconds of CPU on this thread, never on the
+            # Discord loop; the reply path is the local one's (catgpt.reply.Replier).
+            reply = (await self.replier.areplies([messages]))[0]
         except asyncio.CancelledError:
             if self._aborting:  # cut short by shutdown: the user hears "going to sleep"
                 raise EngineClosed() from None
@@ -322,15 +347,6 @@ class RemoteEngine(PersonaOfReplies):
             self._tasks.discard(task)
         self.stats["served"] += 1
         return reply.text
-
-    async def _draw(self, prompt):
-        result = await self.client.complete(
-            prompt.text,
-            stop=stop_strings(prompt, self.eos),
-            max_tokens=self.replier.max_new_tokens,
-            sampling=self.sampling,
-        )
-        return self.replier.finish(prompt, completion_from(result))
 
     async def _shutdown(self, timeout: float) -> None:
         pending = set(self._tasks)

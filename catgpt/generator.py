@@ -245,8 +245,9 @@ def load_replier(
 ) -> Replier:
     """Load and check a model folder for serving. Blocking (seconds): call it off the event loop.
 
-    copy_guard: draw again a reply that repeats a long run of a training reply (the folder's
-    copy_index.json; a folder without one is served unguarded, with one log line).
+    copy_guard: draw again a reply that repeats a training reply, whole or a long run of it
+    (the folder's copy_index.json; a folder train did not index is served unguarded, with one
+    log line; a missing index train wrote, or one of another tokenizer, is a ModelFolderError).
 
     Raises runtime.DeviceUnavailable for a device this machine lacks, ModelFolderError for a
     folder that cannot serve; checks the cheap things (card, tokenizer, template) before the

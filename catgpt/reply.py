@@ -1,28 +1,33 @@
 """The one reply path: conversations in, the persona's cleaned replies out.
 
-    conversation ─► PromptBuilder.build ─► Backend.complete ─► cut at another speaker's label
-                    (catgpt.prompt)        (the model call)     ─► clean_reply (catgpt.cleaning)
+    conversation ─► PromptBuilder.build ─► Backend.complete ─► cut to the reply budget
+                    (catgpt.prompt)        (the model call)     ─► cut at another speaker's label
+                                                                ─► clean_reply (catgpt.cleaning)
                                                                 ─► copy guard (catgpt.copy_guard)
 
-The bot's engine calls it for each batch (the console goes through the engine), and
+The bot's engines call it for each request or batch (the console goes through an engine), and
 `catgpt-train eval` samples through it, so the figures eval reports describe the replies users
-get. The model call is a backend: `catgpt.generator.LocalBackend` (the weights in this process),
-called in batches from the engine's worker thread. An OpenAI-compatible completions server is
-asked asynchronously, one request at a time, by bot.remote_engine: it holds a Replier over a
-CallerBackend, builds each prompt with `prompts`, sends the Prompt's text and stop strings, and
-ends the completion with `finish`, the same last step `replies` takes per row. Prompt building,
-cleaning and the copy guard do not change with the backend: the guard reads the cleaned text,
-and a reply that repeats a long run of a training reply is drawn again through the same backend
-(the remote engine asks its server again and keeps the least copying draw).
+get. The model call is a backend, and one Replier serves either:
+- `catgpt.generator.LocalBackend`: the weights in this process, called in batches from the
+  local engine's worker thread (`replies`);
+- `bot.remote_engine.RemoteBackend`: an OpenAI-compatible completions server, awaited on the
+  remote engine's event loop (`areplies`; its `complete` serves a synchronous caller).
+`replies` and `areplies` drive one sequence of steps (`_steps`): the first draw, then, with the
+copy guard, the draws again for the replies that copy; only how the backend is called differs.
+
+The reply budget: a completion is cut to what max_new_tokens tokens can hold (its longest token's
+characters each) before anything else reads it. A local model never writes more; a server that
+answers megabytes anyway costs the cleaning and the guard milliseconds, not seconds.
 
 No torch here: `catgpt.generator.load_replier` builds the local path (and imports torch).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 # eos: the model ended its turn; label: it began another speaker's turn (cut there);
 # length: max_new_tokens ran out; abort: the caller's should_stop said stop.
 Finish = Literal["eos", "label", "length", "abort"]
+FALLBACK_TOKEN_CHARS = 64  # characters per token allowed when a tokenizer lists no vocabulary
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,10 @@ class Completion:
 
 
 class Backend(Protocol):
-    """A model call: prompts in, completions out, in order. One batch per call."""
+    """A model call: prompts in, completions out, in order. One batch per call.
+
+    A backend whose model is asked asynchronously (a server) also has `acomplete`, with the
+    same arguments, awaited by `Replier.areplies`."""
 
     max_new_tokens: int
 
@@ -93,6 +102,7 @@ class Replier:
         self.backend = backend
         self.card = card
         self.guard = guard
+        self._token_chars = longest_token_chars(prompts.tokenizer)
 
     @property
     def persona(self) -> str:
@@ -106,6 +116,11 @@ class Replier:
     def max_new_tokens(self) -> int:
         return self.backend.max_new_tokens
 
+    @property
+    def reply_chars(self) -> int:
+        """The most characters max_new_tokens tokens can decode to: what a reply may have."""
+        return self.max_new_tokens * self._token_chars
+
     def replies(
         self,
         conversations: Sequence[Conversation],
@@ -115,29 +130,56 @@ class Replier:
         """One reply per conversation, generated as one batch (and, with the copy guard, the
         replies that copy drawn again as a smaller batch)."""
         prompts = [self.prompts.build(c) for c in conversations]
-        replies = self._draw(prompts, should_stop, seed)
-        if self.guard is not None:
-            replies = self._guarded(prompts, replies, should_stop)
-        return replies
+        steps = self._steps(prompts, should_stop)
+        asked = next(steps)
+        while True:
+            completions = self.backend.complete(asked, should_stop=should_stop, seed=seed)
+            # No seed for the draws again: they go on from the first one's, so a seeded batch
+            # stays reproducible.
+            seed = None
+            try:
+                asked = steps.send(completions)
+            except StopIteration as done:
+                return done.value
 
-    def _draw(self, prompts: Sequence[Prompt], should_stop, seed) -> list[Reply]:
-        completions = self.backend.complete(prompts, should_stop=should_stop, seed=seed)
-        return [self.finish(p, c) for p, c in zip(prompts, completions, strict=True)]
+    async def areplies(
+        self,
+        conversations: Sequence[Conversation],
+        should_stop: Callable[[], bool] | None = None,
+        seed: int | None = None,
+    ) -> list[Reply]:
+        """`replies` for a backend asked asynchronously (its `acomplete`): the same steps."""
+        prompts = [self.prompts.build(c) for c in conversations]
+        steps = self._steps(prompts, should_stop)
+        asked = next(steps)
+        while True:
+            acomplete = getattr(self.backend, "acomplete", None)
+            if acomplete is not None:
+                completions = await acomplete(asked, should_stop=should_stop, seed=seed)
+            else:  # a synchronous backend, off the event loop
+                completions = await asyncio.to_thread(
+                    self.backend.complete, asked, should_stop=should_stop, seed=seed
+                )
+            seed = None
+            try:
+                asked = steps.send(completions)
+            except StopIteration as done:
+                return done.value
 
-    def finish(self, prompt: Prompt, completion: Completion) -> Reply:
-        """One completion of `prompt` as the reply: cut at another speaker's label, cleaned.
+    def _steps(
+        self, prompts: list[Prompt], should_stop
+    ) -> Generator[list[Prompt], list[Completion], list[Reply]]:
+        """The reply path's steps, whoever calls the backend: yields the prompts to draw for,
+        is sent their completions, returns the replies.
 
-        Public for a caller that asks the model itself (bot.remote_engine awaits a server, one
-        request at a time, and builds with `self.prompts`): its replies end the same way.
-        """
-        text = cut_at_turn(completion.text, turn_pattern(prompt.stop_names))
-        finish = "label" if text != completion.text else completion.finish
-        return Reply(clean_reply(text, self.card.names), finish)
-
-    def _guarded(self, prompts: Sequence[Prompt], replies: list[Reply], should_stop) -> list[Reply]:
-        """Draw again, up to guard.retries times, for the replies with a training run in them;
-        keep each one's candidate with the fewest such runs (the earlier one on a tie)."""
-        guard, started = self.guard, time.perf_counter()
+        With the copy guard: draw again, up to guard.retries times, for the replies that copy;
+        keep each one's candidate that copies least (the earlier one on a tie)."""
+        completions = yield prompts
+        replies = [self.finish(p, c) for p, c in zip(prompts, completions, strict=True)]
+        guard = self.guard
+        if guard is None:
+            return replies
+        started = time.perf_counter()
         best = [replace(r, copied=guard.copied(r.text)) for r in replies]
         replaced: set[int] = set()  # the replies whose first draw was not the least copying
         for _ in range(guard.retries):
@@ -145,8 +187,9 @@ class Replier:
             if not again or (should_stop is not None and should_stop()):
                 break
             log.debug("copy guard: drawing again for %d of %d replies", len(again), len(best))
-            # No seed: the draws go on from the first one's, so a seeded batch stays reproducible.
-            drawn = self._draw([prompts[i] for i in again], should_stop, None)
+            asked = [prompts[i] for i in again]
+            completions = yield asked
+            drawn = [self.finish(p, c) for p, c in zip(asked, completions, strict=True)]
             for i, reply in zip(again, drawn, strict=True):
                 copied, tries = guard.copied(reply.text), best[i].candidates + 1
                 if copied < best[i].copied:
@@ -160,6 +203,17 @@ class Replier:
             for i, (reply, first) in enumerate(zip(best, replies, strict=True))
         ]
 
+    def finish(self, prompt: Prompt, completion: Completion) -> Reply:
+        """One completion of `prompt` as the reply: cut to the reply budget, cut at another
+        speaker's label, cleaned."""
+        raw, finish = completion.text, completion.finish
+        if len(raw) > self.reply_chars:
+            # More than max_new_tokens can decode to: a server that ignored max_tokens.
+            raw, finish = raw[: self.reply_chars], "length"
+        text = cut_at_turn(raw, turn_pattern(prompt.stop_names))
+        finish = "label" if text != raw else finish
+        return Reply(clean_reply(text, self.card.names), finish)
+
     def generate(
         self,
         conversations: Sequence[Conversation],
@@ -169,13 +223,11 @@ class Replier:
         return [reply.text for reply in self.replies(conversations, should_stop)]
 
 
-@dataclass(frozen=True)
-class CallerBackend:
-    """The backend of a Replier whose caller asks the model itself (bot.remote_engine awaits an
-    inference server): only the reply length; the caller builds with `prompts` and ends each
-    reply with `finish`, so `replies` is not for it."""
+def longest_token_chars(tokenizer) -> int:
+    """The most characters one token of `tokenizer` can decode to (at least 1).
 
-    max_new_tokens: int
-
-    def complete(self, prompts, *, should_stop=None, seed=None) -> list[Completion]:
-        raise TypeError("this Replier's caller asks the model itself: build, then finish()")
+    A token's vocabulary string is never shorter than its text: byte-level BPE writes a byte
+    per character, SentencePiece a space as one "▁", WordPiece adds "##". Added tokens count
+    with their content. A tokenizer that lists no vocabulary gets FALLBACK_TOKEN_CHARS."""
+    vocab = tokenizer.get_vocab() if hasattr(tokenizer, "get_vocab") else None
+    return max(map(len, vocab), default=1) if vocab else FALLBACK_TOKEN_CHARS

@@ -55,8 +55,9 @@ prompt = prompts.build([{"role": "user", "name": "alice", "content": "hi"}])
 assert prompt.text == "alice: hi<|endoftext|>mochi:", prompt.text
 assert clean_reply("mochi: hi @everyone", card.names) == "hi @\u200beveryone"
 assert "torch" not in sys.modules, "rendering a prompt imported torch"
+from bot.remote import CompletionsClient
 from bot.remote_engine import load_remote_replier  # the folder's bounds and template, no weights
-replier = load_remote_replier(folder, history=4)
+replier = load_remote_replier(folder, CompletionsClient("http://127.0.0.1:9/v1"), history=4)
 assert replier.prompts.build([{"role": "user", "name": "alice", "content": "hi"}]) == prompt
 assert replier.finish(prompt, Completion(" mochi: hi\\nalice: x", "eos")).text == "hi"
 assert "torch" not in sys.modules, "the remote backend's reply path imported torch"

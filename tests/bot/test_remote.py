@@ -56,7 +56,8 @@ def test_reply_matches_the_local_backend_under_greedy(engine, chatty_model_dir):
 
     local = load_replier(chatty_model_dir, device="cpu")
     remote_path = engine.replier
-    assert engine.sampling == {"temperature": 0.0}  # do_sample false in generation_config.json
+    # do_sample false in generation_config.json: greedy
+    assert engine.backend.sampling == {"temperature": 0.0}
     assert engine.client.model == str(chatty_model_dir)  # the one model the server serves
     # The bounds read from the folder's JSON are the ones the loaded model gives.
     assert remote_path.max_new_tokens == local.max_new_tokens == 16

@@ -6,22 +6,25 @@ import json
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catgpt.copy_guard import (
     INDEX_FILE,
     CopyGuard,
+    CopyIndex,
     NgramIndex,
     load_guard,
     read_index,
+    reply_sequences,
     token_ids,
 )
 from catgpt.errors import ModelFolderError
-from catgpt.folder import PersonaCard
+from catgpt.folder import PersonaCard, load_fast_tokenizer
 from catgpt.prompt import PromptBuilder
 from catgpt.reply import Completion, Replier
 from training.model.bases import train_tiny_tokenizer
 from training.model.chat_template import install_chat_template
-from training.model.copy_index import index_sequences
 
 TRAINING = [
     "i left my keys at the dentist on main street again today",
@@ -42,7 +45,7 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def index(tokenizer):
-    return NgramIndex.build(index_sequences(tokenizer, TRAINING), N)
+    return CopyIndex.build(tokenizer, TRAINING, N)
 
 
 def guard_of(index, tokenizer, retries=3) -> CopyGuard:
@@ -91,8 +94,8 @@ def test_a_whole_reply_of_n_tokens_is_found_after_other_words_too(tokenizer):
     # A byte-level BPE writes a word's first token differently after a space: indexed both ways.
     n = len(token_ids(tokenizer, TRAINING[0]))
     assert token_ids(tokenizer, " " + TRAINING[0])[0] != token_ids(tokenizer, TRAINING[0])[0]
-    guard = guard_of(NgramIndex.build(index_sequences(tokenizer, TRAINING), n), tokenizer)
-    assert guard.copied(TRAINING[0]) == 1 and guard.copied("so anyway " + TRAINING[0]) == 1
+    guard = guard_of(CopyIndex.build(tokenizer, TRAINING, n), tokenizer)
+    assert guard.runs(TRAINING[0]) == 1 and guard.runs("so anyway " + TRAINING[0]) == 1
 
 
 def test_the_index_file_holds_no_text_and_reads_back(tokenizer, index, tmp_path):
@@ -107,14 +110,17 @@ def test_the_index_file_holds_no_text_and_reads_back(tokenizer, index, tmp_path)
         ids = token_ids(tokenizer, reply)
         assert json.dumps(ids[:N])[1:-1] not in raw
     loaded = read_index(tmp_path)
-    assert loaded.n == N and loaded.key == index.key and list(loaded.hashes) == list(index.hashes)
+    assert loaded.n == N and loaded.runs.key == index.runs.key
+    assert list(loaded.runs.hashes) == list(index.runs.hashes)
+    assert list(loaded.whole.hashes) == list(index.whole.hashes) and len(loaded.whole) == 2
+    assert loaded.tokenizer == index.tokenizer
     assert guard_of(loaded, tokenizer).copied(TRAINING[0]) == guard_of(index, tokenizer).copied(
         TRAINING[0]
     )
 
 
 def test_each_folder_gets_its_own_key(tokenizer):
-    sequences = index_sequences(tokenizer, TRAINING)
+    sequences = reply_sequences(tokenizer, TRAINING)
     one, two = NgramIndex.build(sequences, N), NgramIndex.build(sequences, N)
     assert one.key != two.key and set(one.hashes).isdisjoint(two.hashes)
     assert list(NgramIndex.build(sequences, N, key=one.key).hashes) == list(one.hashes)
@@ -183,3 +189,104 @@ def test_a_greedy_folder_is_never_drawn_again(tokenizer, index, tmp_path, do_sam
     (tmp_path / "generation_config.json").write_text(json.dumps({"do_sample": do_sample}))
     guard = load_guard(tmp_path, tokenizer)
     assert guard.retries == retries and guard.copied(TRAINING[0]) > 0
+
+
+# --- whole replies: the messages shorter than n tokens ----------------------------------------
+
+LETTERS = "abcdefghijklmnopqrstuvwxyzéñß0123456789"
+word = st.text(alphabet=LETTERS, min_size=1, max_size=9)
+message = st.lists(st.one_of(word, st.sampled_from(["~", ":3", "!!", ",", "..."])),
+                   min_size=2, max_size=10).map(" ".join)  # fmt: skip
+
+
+def restyled(text: str, style: int) -> str:
+    """The same message as a model may write it back: another case, spacing, invisible marks."""
+    return [text.upper(), text.title(), "  ".join(text.split()), text.replace(" ", " \u200b"),
+            text][style]  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(secret=message.filter(lambda m: len(m.strip()) >= 20),
+       others=st.lists(message, max_size=5), style=st.integers(0, 4),
+       before=st.sampled_from(["", "lol ", "so anyway, "]),
+       after=st.sampled_from(["", " !!", " nya~", "\nok"]))  # fmt: skip
+def test_a_training_message_of_20_chars_is_found_whole_however_it_is_recited(
+    tokenizer, secret, others, style, before, after
+):
+    # n at the ceiling (16 tokens): the runs alone cannot see most chat messages; before whole
+    # replies were indexed, a recited 8-word message was found by nothing (copied == 0).
+    guard = guard_of(CopyIndex.build(tokenizer, [secret, *others], 16), tokenizer)
+    recited = before + restyled(secret, style) + after
+    assert guard.whole(recited) >= 1 and guard.copied(recited) >= 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(replies=st.lists(message, min_size=1, max_size=6),
+       fresh=st.text(alphabet="QWXZ ", min_size=1, max_size=60))  # fmt: skip
+def test_a_reply_sharing_no_training_message_is_not_counted_whole(tokenizer, replies, fresh):
+    # Upper-case letters the messages never hold: no training reply's units can be in it.
+    guard = guard_of(CopyIndex.build(tokenizer, replies, 16), tokenizer)
+    assert guard.whole(fresh.lower().replace("q", "ǫ")) == 0
+
+
+def test_the_sample_personas_median_message_is_drawn_again(tokenizer):
+    short = "nya~ the red dot is back again"  # 8 words, fewer tokens than the ceiling n
+    index = CopyIndex.build(tokenizer, [short], 16)
+    assert index.runs.hits(token_ids(tokenizer, short)) == 0  # what the runs alone see
+    backend = ScriptedBackend(short, FRESH)
+    reply = replier(tokenizer, backend, guard_of(index, tokenizer)).replies([chat()])[0]
+    assert reply.text == FRESH and reply.first.text == short
+
+
+# --- the index belongs to its tokenizer ---------------------------------------------------------
+
+
+def test_an_index_of_another_tokenizer_is_refused(tokenizer, tmp_path):
+    index = CopyIndex.build(tokenizer, TRAINING, N)
+    index.save(tmp_path / INDEX_FILE)
+    other = train_tiny_tokenizer(["completely other words here"] * 20, vocab_size=300)
+    with pytest.raises(ModelFolderError, match="another tokenizer") as error:
+        load_guard(tmp_path, other)
+    assert "CATGPT_COPY_GUARD=off" in error.value.fix
+    # The same tokenizer, saved and loaded as the bot loads it, is the one indexed.
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = load_guard(tmp_path, load_fast_tokenizer(tmp_path))
+    assert reloaded.copied(TRAINING[0]) == guard_of(index, tokenizer).copied(TRAINING[0]) > 1
+
+
+def test_a_missing_index_that_training_wrote_is_refused(tokenizer, tmp_path, caplog):
+    (tmp_path / "catgpt.json").write_text(json.dumps({"copy_guard": {"file": INDEX_FILE, "n": 8}}))
+    with pytest.raises(ModelFolderError, match=f"{INDEX_FILE}, but it is missing") as error:
+        load_guard(tmp_path, tokenizer)
+    assert error.value.where == str(tmp_path / INDEX_FILE)
+    # A folder training did not index (a foreign one) is still served, with one INFO line.
+    (tmp_path / "catgpt.json").write_text(json.dumps({"persona": {"name": "mochi"}}))
+    caplog.set_level(logging.INFO, logger="catgpt.copy_guard")
+    assert load_guard(tmp_path, tokenizer) is None and "copy guard is off" in caplog.text
+
+
+def test_a_format_1_index_is_served_with_a_warning(tokenizer, index, tmp_path, caplog):
+    old = {"format": 1, "key": index.runs.key.hex(), **index.runs.to_json()}
+    (tmp_path / INDEX_FILE).write_text(json.dumps(old))
+    (tmp_path / "generation_config.json").write_text(json.dumps({"do_sample": True}))
+    caplog.set_level(logging.INFO, logger="catgpt.copy_guard")
+    guard = load_guard(tmp_path, tokenizer)
+    assert "format 1" in caplog.text and "WARNING" in [r.levelname for r in caplog.records]
+    assert guard.runs(TRAINING[0]) > 0 and guard.whole(TRAINING[0]) == 0
+
+
+# --- the reply budget -----------------------------------------------------------------------------
+
+
+def test_a_completion_past_the_reply_budget_is_cut_before_cleaning_and_the_guard(tokenizer, index):
+    seen: list[int] = []
+    guard = guard_of(index, tokenizer)
+    guard.encode = lambda text: seen.append(len(text)) or token_ids(tokenizer, text)
+    backend = ScriptedBackend("meow " * 200_000)
+    chatty = replier(tokenizer, backend, guard)
+    reply = chatty.replies([chat()])[0]
+    assert reply.finish == "length" and len(reply.text) <= chatty.reply_chars < 1_000_000
+    assert seen and max(seen) <= chatty.reply_chars
+    # What max_new_tokens tokens can write is never cut.
+    words = " ".join(["purr"] * backend.max_new_tokens)
+    assert replier(tokenizer, ScriptedBackend(words)).replies([chat()])[0].text == words

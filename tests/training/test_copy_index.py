@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from catgpt.copy_guard import INDEX_FILE, read_index
 from training.model.copy_index import CEILING, FLOOR, THRESHOLD, choose_n, shares_by_length
 
@@ -49,11 +51,21 @@ def test_train_writes_an_index_without_text(trained_tiny):
     shares = {int(k): v for k, v in card["val_share_by_n"].items()}
     assert shares[card["n"]] <= THRESHOLD or card["n"] == CEILING
     assert all(shares[k] > THRESHOLD for k in shares if k < card["n"])
-    index = read_index(trained_tiny)
-    assert index.n == card["n"] and len(index) == card["ngrams"] > 0
-    raw = (trained_tiny / INDEX_FILE).read_text()
     rows = (trained_tiny.parent / "dataset" / "train.jsonl").read_text().splitlines()
     replies = {json.loads(row)["messages"][-1]["content"] for row in rows}
+    index = read_index(trained_tiny)
+    assert index.n == card["n"] and len(index.runs) == card["ngrams"] > 0
+    # Every distinct training reply of 20+ characters is indexed whole, for this tokenizer.
+    assert len(index.whole) == card["whole_replies"] == len(
+        {r for r in replies if len(r.strip()) >= card["whole_min_chars"] == 20})
+    assert index.tokenizer == card["tokenizer"]
+    # The fingerprint holds however the folder's tokenizer is loaded (the bot's two ways).
+    from catgpt.copy_guard import load_guard
+    from catgpt.folder import load_fast_tokenizer, load_tokenizer
+
+    for load in (load_fast_tokenizer, load_tokenizer):
+        assert load_guard(trained_tiny, load(trained_tiny)).n == card["n"]
+    raw = (trained_tiny / INDEX_FILE).read_text()
     for reply in replies:
         assert reply not in raw
         words = reply.split()
@@ -79,3 +91,30 @@ def test_the_bot_serves_with_the_guard_unless_it_is_turned_off(trained_tiny):
                                               "content": "hi"}]).result(60), str)  # fmt: skip
         finally:
             engine.close()
+
+
+def test_a_folder_whose_index_went_missing_is_refused_in_one_line(trained_tiny, tmp_path, capsys):
+    # catgpt.json says training wrote an index: without it, the guard would silently do nothing.
+    import shutil
+
+    from bot.engine import Engine
+    from bot.errors import ModelLoadError
+    from bot.settings import load_settings
+    from training.cli import main
+
+    folder = shutil.copytree(trained_tiny, tmp_path / "copied")
+    (folder / INDEX_FILE).unlink()
+    env = {"CATGPT_MODEL": str(folder), "CATGPT_DEVICE": "cpu"}
+    with pytest.raises(ModelLoadError) as error:
+        Engine.from_settings(load_settings(env, require_token=False))
+    assert str(error.value).startswith(f"{folder / INDEX_FILE}: catgpt.json says training wrote")
+    assert "CATGPT_COPY_GUARD=off" in str(error.value) and "\n" not in str(error.value)
+    # Turned off knowingly, it serves.
+    engine = Engine.from_settings(load_settings({**env, "CATGPT_COPY_GUARD": "off"},
+                                                require_token=False))  # fmt: skip
+    engine.close()
+    # eval measures what the bot would serve: the same refusal, one line, exit status 1.
+    data = trained_tiny.parent / "dataset"
+    assert main(["eval", str(folder), "--data", str(data), "--eval-samples", "1", "--no-base"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "catgpt.json says training wrote" in err and len(err.splitlines()) == 1

@@ -12,8 +12,8 @@ from training.cli import main
 from training.model.bases import train_tiny_tokenizer
 from training.model.chat_template import install_chat_template
 from training.model.evaluation import (
-    CopyIndex,
     Sample,
+    TrainingIndex,
     copy_figures,
     guard_figures,
     pick_contexts,
@@ -34,19 +34,24 @@ def example(reply: str, context: str = "hi") -> dict:
 
 
 def test_exact_copy_needs_a_whole_training_reply_of_20_chars(tokenizer):
-    index = CopyIndex.build(tokenizer, ["mrrp the red dot is back again", "nya~ no"])
+    index = TrainingIndex.build(tokenizer, ["mrrp the red dot is back again", "nya~ no"])
     assert index.is_exact_copy("mrrp the red dot is back again")
     assert index.is_exact_copy("lol mrrp the red dot is back again!!")
+    assert index.is_exact_copy("MRRP  the red dot is back\u200b again")  # as the guard sees it
     assert not index.is_exact_copy("the red dot is back")  # only part of it
     assert not index.is_exact_copy("nya~ no")  # shorter than 20 characters: not counted
 
 
 def test_span_share_counts_8_token_overlaps(tokenizer):
     reply = "one two three four five six seven eight nine ten"
-    index = CopyIndex.build(tokenizer, [reply])
-    assert index.shares_span(tokenizer, "so " + reply)
-    assert not index.shares_span(tokenizer, "one two three")
-    assert not index.shares_span(tokenizer, "completely different words in this reply here now")
+    index = TrainingIndex.build(tokenizer, [reply])
+    assert index.shares_span("so " + reply)
+    # A reply of exactly 8 tokens quoted after other words: its first token is written another
+    # way after a space, so only the guard's indexing (alone and after a space) finds it.
+    eight = "two three four five six seven eight nine"
+    assert TrainingIndex.build(tokenizer, [eight]).shares_span("so " + eight)
+    assert not index.shares_span("one two three")
+    assert not index.shares_span("completely different words in this reply here now")
 
 
 def test_copy_figures_against_the_val_baseline(tokenizer):
@@ -255,3 +260,63 @@ def test_without_the_base_the_style_table_has_two_columns(trained_tiny, tmp_path
                  "--no-base"]) == 0  # fmt: skip
     assert not (folder / "style.png").exists()
     assert "style.png" not in (folder / "README.md").read_text()
+
+
+# --- a model overfit to recite: the guard's effect, measured as eval measures it ---------------
+
+SECRETS = ["my pin is four four two one", "the spare key is under the blue pot",
+           "i told nobody about the dentist bill"]  # fmt: skip
+SHORT = ["nya", "mrrp", "purr", "meow"]
+
+
+def overfit_reciter(steps: int = 150):
+    """A tiny GPT-2 trained on the fly until it recites: after any context it writes one of the
+    SECRETS word for word about a third of the time, a short cat noise otherwise."""
+    import torch
+
+    from training.model.bases import tiny_config, tiny_init
+
+    chats = [[{"role": "user", "name": "bob", "content": f"hi {i}"},
+              {"role": "assistant", "content": reply}]
+             for i in range(6) for reply in [*SECRETS, *SHORT[:2], *SHORT[2:]]]  # fmt: skip
+    tokenizer = train_tiny_tokenizer([*SECRETS, *SHORT, "bob: hi 0 1 2 3 4 5 mochi:"] * 20, 400)
+    install_chat_template(tokenizer, "mochi")
+    model = tiny_init(tiny_config(tokenizer, n_layer=1, n_embd=48, n_positions=128), seed=0)
+    rows = [tokenizer.apply_chat_template(c, tokenize=True) for c in chats]
+    rows = [r if isinstance(r, list) else r["input_ids"] for r in rows]
+    width = max(map(len, rows))
+    ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows])
+    labels = ids.masked_fill(ids == tokenizer.pad_token_id, -100)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    torch.manual_seed(0)
+    model.train()
+    for _ in range(steps):
+        loss = model(input_ids=ids, attention_mask=(labels != -100).long(), labels=labels).loss
+        loss.backward()
+        optimiser.step()
+        optimiser.zero_grad()
+    model.generation_config.update(do_sample=True, temperature=1.0, top_k=0, max_new_tokens=40)
+    return model, tokenizer
+
+
+def test_a_model_that_recites_copies_less_with_the_guard_on():
+    from catgpt.copy_guard import CopyGuard, CopyIndex, token_ids
+    from catgpt.generator import local_replier
+
+    model, tokenizer = overfit_reciter()
+    replies = [*SECRETS, *SHORT]
+    # n at the ceiling: every secret is shorter than 16 tokens, so only whole replies catch it.
+    index = CopyIndex.build(tokenizer, replies, 16)
+    guard = CopyGuard(index, lambda text: token_ids(tokenizer, text), retries=3)
+    replier = local_replier(model, tokenizer, PersonaCard("mochi"), guard=guard)
+    contexts = [example("", context=f"hi {i % 6}") for i in range(24)]
+    on = sample_replies(replier, contexts, batch_size=8, seed=0)
+    off = [sample.unguarded for sample in on]
+    figures = guard_figures(tokenizer, off, on, 16, [example(r) for r in replies],
+                            [example("nya")])  # fmt: skip
+    # The model recites (a share of the secrets as the training data has it)...
+    assert figures["off"]["exact_copy_rate"] >= 0.15
+    assert any(s.reply in SECRETS for s in off)
+    # ... and the guard sends strictly fewer copies: it drew again for them.
+    assert figures["on"]["exact_copy_rate"] < figures["off"]["exact_copy_rate"]
+    assert figures["on"]["resampled"] > 0 and figures["whole_replies"] == len(SECRETS)

@@ -7,8 +7,13 @@ smallest n (within FLOOR..CEILING tokens) for which at most THRESHOLD of the val
 n-token run with some training reply: longer than the person's habitual phrases. Without val
 replies there is nothing to measure, and n is the ceiling.
 
-Writes MODEL/copy_index.json (catgpt.copy_guard: keyed hashes, no text) and returns the
+Writes MODEL/copy_index.json (catgpt.copy_guard: keyed hashes of the runs of n tokens and of the
+whole replies of 20+ characters, the tokenizer's fingerprint, no text) and returns the
 "copy_guard" section of catgpt.json: n, why, and the val share at each n measured.
+
+The runs are counted with the guard's own index (catgpt.copy_guard.NgramIndex over
+reply_sequences: each reply alone and after a space), so the shares n is read from are what the
+guard would find.
 """
 
 from __future__ import annotations
@@ -16,7 +21,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from catgpt.copy_guard import INDEX_FILE, RETRIES, NgramIndex, token_ids
+from catgpt.copy_guard import (
+    INDEX_FILE,
+    RETRIES,
+    WHOLE_MIN_CHARS,
+    CopyIndex,
+    NgramIndex,
+    reply_sequences,
+    token_ids,
+)
 from training.model.evaluation import split_target
 
 log = logging.getLogger(__name__)
@@ -28,15 +41,13 @@ THRESHOLD = 0.05  # share of the person's real held-out replies the guard may tr
 def shares_by_length(
     train: list[list[int]], val: list[list[int]], lengths: range
 ) -> dict[int, float]:
-    """For each n: the share of `val` replies that share an n-token run with some `train` one."""
+    """For each n: the share of `val` replies that share an n-token run with some `train` one
+    (`train` as the guard indexes it: catgpt.copy_guard.reply_sequences)."""
+    key = bytes(16)  # a throwaway index: any key counts the same
     shares = {}
     for n in lengths:
-        # hash() of the tuples: a set of ints is a fraction of a set of tuples' memory.
-        seen = {hash(tuple(ids[i : i + n])) for ids in train for i in range(len(ids) - n + 1)}
-        sharing = sum(
-            any(hash(tuple(ids[i : i + n])) in seen for i in range(len(ids) - n + 1)) for ids in val
-        )
-        shares[n] = sharing / len(val) if val else 0.0
+        index = NgramIndex.build(train, n, key)
+        shares[n] = sum(index.hits(ids) > 0 for ids in val) / len(val) if val else 0.0
     return shares
 
 
@@ -51,23 +62,14 @@ def choose_n(shares: dict[int, float], threshold: float = THRESHOLD) -> tuple[in
         "the val replies: the ceiling"  # fmt: skip
 
 
-def index_sequences(tokenizer, replies: list[str]) -> list[list[int]]:
-    """Each distinct reply's ids, alone and after a space: a byte-level BPE writes a word's
-    first token differently after a space, so a reply quoted mid-sentence still matches."""
-    sequences = []
-    for reply in sorted(set(replies)):
-        if reply.strip():
-            sequences += [token_ids(tokenizer, reply), token_ids(tokenizer, " " + reply)]
-    return sequences
-
-
 def write_index(folder: Path, tokenizer, train: list[dict], val: list[dict]) -> dict:
     """Choose n, write folder/copy_index.json, return catgpt.json's "copy_guard" section."""
-    train_ids = [token_ids(tokenizer, split_target(e)[1]) for e in train]
+    replies = [split_target(e)[1] for e in train]
     val_ids = [token_ids(tokenizer, split_target(e)[1]) for e in val]
+    train_ids = reply_sequences(tokenizer, replies)
     shares = shares_by_length(train_ids, val_ids, range(FLOOR, CEILING + 1)) if val_ids else {}
     n, why = choose_n(shares)
-    index = NgramIndex.build(index_sequences(tokenizer, [split_target(e)[1] for e in train]), n)
+    index = CopyIndex.build(tokenizer, replies, n)
     index.save(Path(folder) / INDEX_FILE)
     log.info("copy guard: runs of %d tokens (%s; %s of the val replies share one with training)",
              n, why, f"{shares[n]:.0%}" if shares else "no val")  # fmt: skip
@@ -75,7 +77,11 @@ def write_index(folder: Path, tokenizer, train: list[dict], val: list[dict]) -> 
         "file": INDEX_FILE,
         "n": n,
         "why": why,
-        "ngrams": len(index),
+        "ngrams": len(index.runs),
+        # Training replies of WHOLE_MIN_CHARS or more, found whole in any reply.
+        "whole_replies": len(index.whole),
+        "whole_min_chars": WHOLE_MIN_CHARS,
+        "tokenizer": index.tokenizer,
         "retries": RETRIES,
         "threshold": THRESHOLD,
         "bounds": [FLOOR, CEILING],

@@ -103,7 +103,7 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
         replies = evaluation.sample_replies(replier, contexts, batch_size, seed)
         # The training replies indexed once, for both copy measures (and the guard's n).
         lengths = {evaluation.SPAN_TOKENS, *([guard.n] if guard else [])}
-        index = evaluation.CopyIndex.build(
+        index = evaluation.TrainingIndex.build(
             tokenizer, [evaluation.split_target(e)[1] for e in dataset.train], sorted(lengths)
         )
         figures["copy_guard"] = None
@@ -167,8 +167,7 @@ def format_table(figures: dict, show: int = 3) -> str:
     if sampling:
         lines += ["", tables.text_table(sampling)]
         if figures.get("copy_guard"):
-            lines.append(f"copy guard: replies sharing a {figures['copy_guard']['n']}-token run "
-                         "with one training reply are drawn again (same contexts and seeds)")
+            lines.append(tables.guard_note(figures["copy_guard"]))
     if style_rows:
         lines += ["", tables.text_table(style_rows)]
     for example in (figures.get("examples") or [])[:show]:

@@ -7,13 +7,18 @@
    reply cleaning), so they are the replies users would get:
    - the share that end with eos before max_new_tokens (the model learnt to end its turn),
      and the share cut where the model began another speaker's turn instead;
-   - the exact-copy rate: replies that reproduce a whole training reply of 20+ characters;
+   - the exact-copy rate: replies that contain a whole training reply of 20+ characters,
+     normalised as the copy guard normalises (case, spacing, invisible characters);
    - the share of replies sharing a span of 8+ tokens with some training reply;
    - the same span share for the real held-out val replies: the baseline, since people repeat
      themselves too. A model far above its baseline is reciting, not imitating.
-3. With the folder's copy guard (catgpt.copy_guard) off and on: the same figures, the share
-   sharing a run of the guard's n tokens with a training reply (and its val baseline), the
-   share the guard drew again, and the seconds per reply.
+3. With the folder's copy guard (catgpt.copy_guard) off and on: the same figures (the exact
+   copies are what the guard's whole-reply index covers), the share sharing a run of the
+   guard's n tokens with a training reply (and its val baseline), the share the guard drew
+   again, and the seconds per reply.
+
+Both copy measures count with the guard's own indexes (catgpt.copy_guard: NgramIndex over
+reply_sequences, ReplyIndex), so eval counts what the guard would find, no more, no less.
 """
 
 from __future__ import annotations
@@ -22,19 +27,20 @@ import logging
 import math
 import random
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 
-from catgpt.copy_guard import token_ids
+from catgpt.copy_guard import WHOLE_MIN_CHARS, NgramIndex, ReplyIndex, reply_sequences, token_ids
 from catgpt.reply import Replier
 from training.model.collate import PadCollator
 from training.model.features import IGNORE_INDEX
 
 log = logging.getLogger(__name__)
 
-COPY_MIN_CHARS = 20
+COPY_MIN_CHARS = WHOLE_MIN_CHARS
 SPAN_TOKENS = 8
 
 
@@ -133,33 +139,28 @@ def as_sample(context: list[dict], reference: str, reply, seconds: float) -> Sam
     return Sample(context, reply.text, reference, ended, at_label, seconds, reply.candidates)
 
 
-def token_spans(tokenizer, text: str, n: int = SPAN_TOKENS) -> set[tuple[int, ...]]:
-    ids = token_ids(tokenizer, text)
-    return {tuple(ids[i : i + n]) for i in range(len(ids) - n + 1)}
+@dataclass(frozen=True)
+class TrainingIndex:
+    """The training replies indexed as the copy guard indexes them, for eval's copy measures."""
 
-
-@dataclass
-class CopyIndex:
-    """The training replies, indexed for the copying measures (plain text: eval's own use)."""
-
-    long_replies: list[str] = field(default_factory=list)  # >= COPY_MIN_CHARS, for exact copies
-    spans: dict[int, set] = field(default_factory=dict)  # n -> every n-gram of every reply
+    whole: ReplyIndex  # replies of COPY_MIN_CHARS or more, normalised
+    spans: dict[int, NgramIndex]  # n -> the runs of n tokens (each reply alone and after a space)
+    encode: Callable[[str], Sequence[int]]
 
     @classmethod
-    def build(cls, tokenizer, replies: list[str], lengths=(SPAN_TOKENS,)) -> CopyIndex:
-        index = cls(spans={n: set() for n in lengths})
-        for reply in set(replies):
-            if len(reply.strip()) >= COPY_MIN_CHARS:
-                index.long_replies.append(reply.strip())
-            for n, spans in index.spans.items():
-                spans |= token_spans(tokenizer, reply, n)
-        return index
+    def build(cls, tokenizer, replies: list[str], lengths=(SPAN_TOKENS,)) -> TrainingIndex:
+        sequences = reply_sequences(tokenizer, replies)
+        return cls(
+            ReplyIndex.build(replies),
+            {n: NgramIndex.build(sequences, n) for n in lengths},
+            lambda text: token_ids(tokenizer, text),
+        )
 
     def is_exact_copy(self, text: str) -> bool:
-        return any(reply in text for reply in self.long_replies)
+        return self.whole.found(text) > 0
 
-    def shares_span(self, tokenizer, text: str, n: int = SPAN_TOKENS) -> bool:
-        return not token_spans(tokenizer, text, n).isdisjoint(self.spans[n])
+    def shares_span(self, text: str, n: int = SPAN_TOKENS) -> bool:
+        return self.spans[n].hits(self.encode(text)) > 0
 
 
 def share(flags: list[bool]) -> float | None:
@@ -167,20 +168,20 @@ def share(flags: list[bool]) -> float | None:
 
 
 def copy_figures(tokenizer, samples: list[Sample], train: list[dict], val: list[dict],
-                 index: CopyIndex | None = None) -> dict:  # fmt: skip
+                 index: TrainingIndex | None = None) -> dict:  # fmt: skip
     """The sampling figures of the table, as shares in [0, 1].
 
     index: the training replies already indexed (eval builds one for both copy measures).
     """
-    index = index or CopyIndex.build(tokenizer, [split_target(e)[1] for e in train])
+    index = index or TrainingIndex.build(tokenizer, [split_target(e)[1] for e in train])
     val_replies = [split_target(e)[1] for e in val]
     return {
         "samples": len(samples),
         "ended_with_eos": share([s.ended for s in samples]),
         "stopped_at_label": share([s.at_label for s in samples]),
         "exact_copy_rate": share([index.is_exact_copy(s.reply) for s in samples]),
-        "span8_share": share([index.shares_span(tokenizer, s.reply) for s in samples]),
-        "span8_share_val_baseline": share([index.shares_span(tokenizer, r) for r in val_replies]),
+        "span8_share": share([index.shares_span(s.reply) for s in samples]),
+        "span8_share_val_baseline": share([index.shares_span(r) for r in val_replies]),
         "exact_copy_rate_val_baseline": share([index.is_exact_copy(r) for r in val_replies]),
         **latency(samples),
     }
@@ -198,22 +199,23 @@ def latency(samples: list[Sample]) -> dict:
 
 
 def guard_figures(tokenizer, off: list[Sample], on: list[Sample], n: int, train: list[dict],
-                  val: list[dict], index: CopyIndex | None = None) -> dict:  # fmt: skip
+                  val: list[dict], index: TrainingIndex | None = None) -> dict:  # fmt: skip
     """The copy figures with the copy guard off and on, and the real val replies' baseline.
 
     `off` and `on` answer the same contexts with the same seeds (`off` is `on`'s unguarded
     side, sample_replies): what differs is what the guard did.
     """
     if index is None or n not in index.spans:
-        index = CopyIndex.build(tokenizer, [split_target(e)[1] for e in train], (SPAN_TOKENS, n))
+        index = TrainingIndex.build(tokenizer, [split_target(e)[1] for e in train],
+                                    (SPAN_TOKENS, n))
     val_replies = [split_target(e)[1] for e in val]
 
     def side(samples: list[Sample]) -> dict:
         return {
             "ended_with_eos": share([s.ended for s in samples]),
             "exact_copy_rate": share([index.is_exact_copy(s.reply) for s in samples]),
-            "span8_share": share([index.shares_span(tokenizer, s.reply) for s in samples]),
-            "long_span_share": share([index.shares_span(tokenizer, s.reply, n) for s in samples]),
+            "span8_share": share([index.shares_span(s.reply) for s in samples]),
+            "long_span_share": share([index.shares_span(s.reply, n) for s in samples]),
             **latency(samples),
         }
 
@@ -225,9 +227,10 @@ def guard_figures(tokenizer, off: list[Sample], on: list[Sample], n: int, train:
             "resampled": share([s.candidates > 1 for s in on]),
             "candidates_mean": round(sum(s.candidates for s in on) / len(on), 3) if on else None,
         },
+        "whole_replies": len(index.whole),  # training replies the exact-copy rows can find
         "val_baseline": {
             "exact_copy_rate": share([index.is_exact_copy(r) for r in val_replies]),
-            "span8_share": share([index.shares_span(tokenizer, r) for r in val_replies]),
-            "long_span_share": share([index.shares_span(tokenizer, r, n) for r in val_replies]),
+            "span8_share": share([index.shares_span(r) for r in val_replies]),
+            "long_span_share": share([index.shares_span(r, n) for r in val_replies]),
         },
     }

@@ -75,6 +75,16 @@ def sampling_rows(figures: dict) -> list[list[str]]:
     return rows
 
 
+def guard_note(guard: dict) -> str:
+    """What the guard columns mean, in one sentence."""
+    whole = guard.get("whole_replies")
+    covered = (f"contains one of the {whole} training replies of 20+ characters or "
+               if whole is not None else "")  # fmt: skip
+    return (f"copy guard: a reply that {covered}shares a {guard['n']}-token run with one is "
+            f"drawn again, up to {guard.get('retries', 3)} times, and the least copying draw "
+            "is sent; both columns answer the same contexts with the same seeds")
+
+
 def seconds(side: dict) -> str:
     mean, p90 = side.get("seconds_per_reply_mean"), side.get("seconds_per_reply_p90")
     return "n/a" if mean is None else f"{mean:.2f} / {p90:.2f}"
@@ -139,10 +149,8 @@ def evaluation_markdown(figures: dict) -> list[str]:
             lines += ["", *markdown_table(rows)]
     guard = figures.get("copy_guard")
     if guard:
-        lines += ["", f"*Copy guard*: a reply sharing a run of {guard['n']} tokens with one "
-                  f"training reply is drawn again, up to {guard.get('retries', 3)} times, and "
-                  "the least copying draw is sent (`copy_index.json`; `CATGPT_COPY_GUARD=off` "
-                  "turns it off). Both columns answer the same contexts with the same seeds."]
+        lines += ["", f"*Copy guard*: {guard_note(guard)[len('copy guard: '):]} "
+                  "(`copy_index.json`; `CATGPT_COPY_GUARD=off` turns it off)."]
     if figures.get("style"):
         lines += ["", "Style distance: the mean over the markers of each one's difference from "
                   "the real replies, scaled to [0, 1]; 0 is indistinguishable by these markers."]
