@@ -42,7 +42,8 @@ def edit(folder, name: str, **changes) -> None:
 def loaders(folder):
     return {
         "local": lambda: Engine.from_folder(folder, device="cpu").close(),
-        "remote": lambda: load_remote_replier(folder),
+        # The folder is checked before the client is ever asked anything.
+        "remote": lambda: load_remote_replier(folder, client=None),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from types import SimpleNamespace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -150,7 +151,9 @@ def test_cleaning_is_idempotent_and_leaves_no_mass_mention(text):
 
 def finish(text: str, speakers=("alice",)) -> str:
     """A completion ended as the reply path ends it (cut at a label, then cleaned)."""
-    replier = Replier(None, None, PersonaCard(name="mochi", aliases=("mochi-chan",)))
+    # No model: a tokenizer-less prompt builder and a backend that only states its budget.
+    replier = Replier(SimpleNamespace(tokenizer=None), SimpleNamespace(max_new_tokens=1000),
+                      PersonaCard(name="mochi", aliases=("mochi-chan",)))
     prompt = Prompt([], "", ("mochi", "mochi-chan", *speakers), own_names=("mochi", "mochi-chan"))
     return replier.finish(prompt, Completion(text, "eos")).text
 

@@ -147,7 +147,8 @@ def mask_persona_names(card: dict) -> None:
         if isinstance(block.get("name"), str):
             block["name"] = masker.mask(block["name"])
         if isinstance(block.get("aliases"), list):
-            block["aliases"] = sorted({masker.mask(str(alias)) for alias in block["aliases"]})
+            # Order kept (the first alias is the one shown), copies that masking made equal dropped.
+            block["aliases"] = list(dict.fromkeys(masker.mask(str(a)) for a in block["aliases"]))
     options = stats.get("options")
     if isinstance(options, dict) and isinstance(options.get("personas"), list):
         options["personas"] = [masker.mask(str(name)) for name in options["personas"]]
