@@ -118,7 +118,8 @@ def test_the_personas_names_are_masked_in_catgpt_json(tmp_path):
     write_catgpt(tmp_path, card)
     written = (tmp_path / "catgpt.json").read_text(encoding="utf-8")
     assert "7946" not in written and "mochi.real" not in written
-    assert json.loads(written)["persona"]["aliases"] == ["Mochi | [phone] | [email]", "mochi"]
+    # masked, in the order given
+    assert json.loads(written)["persona"]["aliases"] == ["mochi", "Mochi | [phone] | [email]"]
     assert json.loads(written)["persona"]["account_ids"] == ["22"]
 
 
