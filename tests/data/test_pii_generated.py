@@ -5,10 +5,7 @@ same generator at full size and prints the table in docs/data.md."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -16,11 +13,7 @@ from training.data.pii import PiiMasker
 
 pytest.importorskip("faker")
 
-# Loaded by path: a dependency may ship a top-level `tests` package that shadows ours.
-_SPEC = importlib.util.spec_from_file_location(
-    "pii_generated", Path(__file__).with_name("pii_generated.py"))
-generated = sys.modules.setdefault("pii_generated", importlib.util.module_from_spec(_SPEC))
-_SPEC.loader.exec_module(generated)
+from tests.data import pii_generated as generated  # noqa: E402 - needs faker
 
 SEED = 2026
 RECALL_GOAL = 0.99
