@@ -28,9 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "data"))
 
-from pii_generated import KINDS, leaked, ordinary_cases, pii_cases  # noqa: E402
+from tests.data.pii_generated import KINDS, leaked, ordinary_cases, pii_cases  # noqa: E402
 
 
 def _replace(text: str, spans: list[tuple[int, int]]) -> str:

@@ -20,12 +20,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-# The generator lives beside its test; imported by path, since a dependency may ship a
-# top-level `tests` package of its own.
-sys.path.insert(0, str(ROOT / "tests" / "data"))
 
-from pii_generated import KINDS, LOCALES, leaked, ordinary_cases, pii_cases  # noqa: E402
-
+# The generator lives beside its test.
+from tests.data.pii_generated import KINDS, LOCALES, leaked, ordinary_cases, pii_cases  # noqa: E402
 from training.data.pii import PiiMasker  # noqa: E402
 
 

@@ -101,7 +101,10 @@ def leaked(case: Case, masked: str) -> bool:
     if len(core) < 4:
         return core in compact(masked)
     around = compact(case.text).replace(core, "|")
-    out = compact(re.sub(r"\[[a-z]+\]", "|", masked))  # the tags are not the value
+    # The tags are not the value, and they part what stood either side of them (compacted
+    # together, `Mochi | [email]\nok` would read `mochiok`, which holds `ochio` of
+    # `dochioiu@...`).
+    out = "|".join(compact(piece) for piece in re.split(r"\[[a-z]+\]", masked))
     size = min(5, len(core))
     return any(core[i:i + size] in out and core[i:i + size] not in around
                for i in range(len(core) - size + 1))

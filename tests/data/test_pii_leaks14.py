@@ -43,7 +43,8 @@ LEAKS = [
     ("card as spaced digits", "4 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1", "1 1 1 1 1 1 1 1"),
     ("password in a nickname", "Mochi (pw hunter2)", "hunter2"),
     ("passphrase in a nickname", "Mochi | wifi password is correct horse", "correct horse"),
-    # more of the same classes, found while testing the rules (each leaked before)
+    # more of the same classes, found while testing the rules (each leaked before, except
+    # the mixed separators: masked before too, kept since the new card rule judges them apart)
     ("card, mixed separators", "4111-1111 1111-1111", "1111 1111"),
     ("IBAN in lower case", "iban: de89370400440532013000", "0532013000"),
     ("SSN with en dashes", "ssn 536\u201322\u20131847", "1847"),

@@ -169,7 +169,8 @@ class PiiMasker:
         if text.count(":") >= 2:
             found.add_all(patterns.IPV6, text, "ip", patterns.is_ipv6)
         found.add_all(patterns.IPV4, text, "ip")
-        if might_hold_phone(text):
+        phone_like = might_hold_phone(text)
+        if phone_like:
             if "-" in text:
                 for uuid in _UUID.finditer(text):
                     found.fence(*uuid.span())
@@ -183,7 +184,7 @@ class PiiMasker:
         # (France's 15, China's 18), before phones read them or a half of them as one.
         found.add_all(ids.CANDIDATE, text, "id", ids.is_long_national_id)
         found.add_all(ids.SSN, text, "id", ids.is_national_id)
-        if might_hold_phone(text):
+        if phone_like:
             for start, end in self.phones.find(text, found.blocked):
                 found.add(start, end, "phone")
         # After phones: a number that is both (a 10-digit Ukrainian id, a US phone) is a phone.

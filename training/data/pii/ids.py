@@ -6,7 +6,7 @@ A candidate is 9 to 18 digits (a few ids carry letters: Italy's codice fiscale, 
 henkilötunnus, the UK's National Insurance number, Taiwan's id), unbroken or grouped with
 one kind of separator (`-`, space, `.`, `/`, `_`; a line break when two messages split
 it). It is an id when one country's validator accepts it. An ISBN is fenced off before
-(pii/ordinary.py); dates and Discord ids (17 or more digits with no letter, except China's
+(pii/__init__.py); dates and Discord ids (17 or more digits with no letter, except China's
 18-character id) fail every validator.
 """
 

@@ -3,9 +3,10 @@
 A number written with its `+country` code is read the same way anywhere. One written the
 national way (`030 901820`, `06 12 34 56 78`, `020 7946 0958`) only means something in its
 country, so it is tried in the region the user named (`--phone-region`) and then in the
-countries most Discord users write from; it is masked if it is a valid number of one of
-them. libphonenumber's matcher at `VALID` leniency does the rest of the judging: it turns
-down dates, times, and numbers that lack a trunk prefix their country requires.
+countries most Discord users write from; it is masked if it is a number of one of them
+(issued, or of the right length and grouped as phones are). libphonenumber's matcher (at `POSSIBLE` leniency: right length for the country) finds
+the candidates, and `_believable` judges them: validity and number type, the trunk prefix,
+how the number is grouped; dates, counts and ranges are turned down before (not_a_phone).
 
 The matcher is the costly part of masking, so it only sees short windows around clusters
 of seven or more digits, never whole messages.
@@ -41,7 +42,6 @@ _DATE = re.compile(
 )
 # Context the matcher needs around a cluster: a `+` or `(` before, an extension after.
 _BEFORE, _AFTER = 6, 16
-_VALID = phonenumbers.Leniency.VALID
 _POSSIBLE = phonenumbers.Leniency.POSSIBLE
 
 
