@@ -6,63 +6,35 @@ Every setting is listed in `.env.example` with a comment. Real environment varia
 never logged or echoed: it is kept out of `repr` and out of every error message, and so is any
 value that could be it (pasted into the wrong setting): errors quote a value only when it is
 short and does not look like a token (`shown`).
+
+Split by job: bot/setting_values.py reads one value (numbers, booleans, ids) and holds the
+quoting rule; bot/serving_settings.py reads the backend and the shards; this module says which
+settings there are and checks them together.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
 from bot.errors import SettingsError
+from bot.serving_settings import backend_settings, shard_settings
+from bot.setting_values import FALSE, TRUE, boolean, ids, number, optional_id, shown, shown_path
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 # Who may talk to the bot in DMs (CATGPT_ALLOW_DMS): anyone; members of an allowed server;
 # nobody. Unset: `members` when CATGPT_ALLOWED_GUILDS is set (DMs follow the guild policy),
 # else `anyone` (the bot is open to every server it is in anyway).
 DMS_ANYONE, DMS_MEMBERS, DMS_OFF = "anyone", "members", "off"
 
-# Longest value an error message quotes: settings' real values (ids, numbers, names) are
-# shorter, a bot token (about 70 characters) or a secret part of one is longer.
-_QUOTE_MAX = 24
-# A Discord token's shape: three base64url parts joined by dots (user id, 6-character
-# timestamp, signature), whatever their case.
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{5,7}\.[A-Za-z0-9_-]{20,}")
 # Longest shutdown wait: past this, thread joins overflow (and nobody waits an hour to stop).
 _MAX_SHUTDOWN = 3600.0
-
-
-def _holds_secret(text: str, secrets: Iterable[str | None]) -> bool:
-    folded = text.casefold()  # a setting may have upper- or lower-cased what it was given
-    if _TOKEN_SHAPE.search(text):
-        return True
-    return any(len(s.strip()) >= 8 and s.strip().casefold() in folded for s in secrets if s)
-
-
-def shown(raw: str, secrets: Iterable[str | None] = ()) -> str:
-    """`raw` quoted for an error message, unless it is long or could be a secret.
-
-    secrets: values that must never be echoed, even inside a longer one (the token).
-    """
-    if len(raw) > _QUOTE_MAX or _holds_secret(raw, secrets):
-        return f"the value given ({len(raw)} characters, not shown)"
-    return repr(raw)
-
-
-def shown_path(path: str, secrets: Iterable[str | None] = ()) -> str:
-    """A path for an error message: as given (people need to see it), unless it holds a secret."""
-    if _holds_secret(path, secrets):
-        return "the path given (not shown: it looks like the bot token)"
-    return path
 
 
 @dataclass(frozen=True)
@@ -89,7 +61,7 @@ class Settings:
     shutdown_timeout: float = 10.0
     log_level: str = "INFO"
     # Where replies are generated (bot/backend.py): `local` loads the weights here, `openai`
-    # asks an OpenAI-compatible completions server; checked by _backend_settings.
+    # asks an OpenAI-compatible completions server; checked by bot/serving_settings.py.
     backend: str = "local"
     api_base: str | None = None
     api_model: str | None = None
@@ -148,33 +120,6 @@ def _env_name(field_name: str) -> str:
     return "DISCORD_TOKEN" if field_name == "token" else f"CATGPT_{field_name.upper()}"
 
 
-def _number(env: Mapping[str, str], name: str, default, kind: type = int):
-    """`kind(value)` of a setting, `default` when it is empty; a clear error when not a number."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    what = "a whole number" if kind is int else "a number"
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise SettingsError(f"{shown(raw)} is not {what}", where=name) from None
-    if not math.isfinite(value):  # float() reads "nan" and "inf"; no setting means either
-        raise SettingsError(f"{shown(raw)} is not a finite number", where=name)
-    return value
-
-
-def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise SettingsError(f"{shown(raw.strip())} is not true or false", where=name)
-
-
 def _dms(env: Mapping[str, str]) -> str:
     """CATGPT_ALLOW_DMS: true, false or members; empty for the default (see DMS_ANYONE)."""
     raw = env.get("CATGPT_ALLOW_DMS", "").strip()
@@ -182,38 +127,15 @@ def _dms(env: Mapping[str, str]) -> str:
         return ""
     if raw.lower() == DMS_MEMBERS:
         return DMS_MEMBERS
-    if raw.lower() in _TRUE:
+    if raw.lower() in TRUE:
         return DMS_ANYONE
-    if raw.lower() in _FALSE:
+    if raw.lower() in FALSE:
         return DMS_OFF
     raise SettingsError(
         f"{shown(raw)} is not true, false or members",
         where="CATGPT_ALLOW_DMS",
         fix="members: only people in a server of CATGPT_ALLOWED_GUILDS may DM the bot.",
     )
-
-
-def _snowflake(raw: str, name: str) -> int:
-    # Discord ids are 17-20 digit numbers; a name or a #channel pasted here is the usual slip.
-    # isascii: str.isdigit() also accepts digits int() cannot read, such as '²'.
-    if not (raw.isascii() and raw.isdigit()) or not 15 <= len(raw) <= 21:
-        raise SettingsError(
-            f"{shown(raw)} is not a Discord id",
-            where=name,
-            fix="Turn on Developer Mode in Discord, right-click the server, channel or user, "
-            "and choose Copy ID.",
-        )
-    return int(raw)
-
-
-def _ids(env: Mapping[str, str], name: str) -> frozenset[int]:
-    raw = env.get(name, "")
-    return frozenset(_snowflake(part.strip(), name) for part in raw.split(",") if part.strip())
-
-
-def _optional_id(env: Mapping[str, str], name: str) -> int | None:
-    raw = env.get(name, "").strip()
-    return _snowflake(raw, name) if raw else None
 
 
 def _token(env: Mapping[str, str], required: bool) -> str | None:
@@ -313,24 +235,24 @@ def load_settings(
         model=check_model_folder(Path(model_raw).expanduser(), secrets),
         token=token,
         device=(device or env.get("CATGPT_DEVICE", "") or "auto").strip().lower(),
-        allowed_guilds=_ids(env, "CATGPT_ALLOWED_GUILDS"),
-        allowed_channels=_ids(env, "CATGPT_ALLOWED_CHANNELS"),
+        allowed_guilds=ids(env, "CATGPT_ALLOWED_GUILDS"),
+        allowed_channels=ids(env, "CATGPT_ALLOWED_CHANNELS"),
         dms=_dms(env),
-        history=_number(env, "CATGPT_HISTORY", 20),
-        queue_size=_number(env, "CATGPT_QUEUE_SIZE", 32),
-        max_batch=_number(env, "CATGPT_MAX_BATCH", 32),
-        max_new_tokens=_number(env, "CATGPT_MAX_NEW_TOKENS", None),
-        cpu_threads=_number(env, "CATGPT_CPU_THREADS", None),
-        cooldown=_number(env, "CATGPT_COOLDOWN", 5.0, float),
-        dev_guild=_optional_id(env, "CATGPT_DEV_GUILD"),
-        owner_id=_optional_id(env, "CATGPT_OWNER_ID"),
-        message_content=_bool(env, "CATGPT_MESSAGE_CONTENT", False),
-        bursts=_bool(env, "CATGPT_BURSTS", True),
-        shutdown_timeout=_number(env, "CATGPT_SHUTDOWN_TIMEOUT", 10.0, float),
+        history=number(env, "CATGPT_HISTORY", 20),
+        queue_size=number(env, "CATGPT_QUEUE_SIZE", 32),
+        max_batch=number(env, "CATGPT_MAX_BATCH", 32),
+        max_new_tokens=number(env, "CATGPT_MAX_NEW_TOKENS", None),
+        cpu_threads=number(env, "CATGPT_CPU_THREADS", None),
+        cooldown=number(env, "CATGPT_COOLDOWN", 5.0, float),
+        dev_guild=optional_id(env, "CATGPT_DEV_GUILD"),
+        owner_id=optional_id(env, "CATGPT_OWNER_ID"),
+        message_content=boolean(env, "CATGPT_MESSAGE_CONTENT", False),
+        bursts=boolean(env, "CATGPT_BURSTS", True),
+        shutdown_timeout=number(env, "CATGPT_SHUTDOWN_TIMEOUT", 10.0, float),
         log_level=(env.get("CATGPT_LOG_LEVEL", "") or "INFO").strip().upper(),
-        **_backend_settings(env),
-        **_shard_settings(env),
-        copy_guard=_bool(env, "CATGPT_COPY_GUARD", True),
+        **backend_settings(env),
+        **shard_settings(env),
+        copy_guard=boolean(env, "CATGPT_COPY_GUARD", True),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(
@@ -339,114 +261,3 @@ def load_settings(
             fix="Use DEBUG, INFO, WARNING or ERROR.",
         )
     return settings
-
-
-# ---- the inference backend and the gateway shards (issue 10) ----------------------------------
-
-BACKENDS = ("local", "openai")
-
-
-def _backend_settings(env: Mapping[str, str]) -> dict:
-    """CATGPT_BACKEND and, for `openai`, the server's URL, model name, key and timeout."""
-    backend = (env.get("CATGPT_BACKEND", "") or "local").strip().lower()
-    if backend not in BACKENDS:
-        raise SettingsError(
-            f"unknown backend {shown(backend)}",
-            where="CATGPT_BACKEND",
-            fix="Use local (the model runs in the bot) or openai (an OpenAI-compatible server).",
-        )
-    timeout = _number(env, "CATGPT_API_TIMEOUT", 60.0, float)
-    if timeout <= 0:
-        raise SettingsError("must be more than 0 seconds", where="CATGPT_API_TIMEOUT")
-    # Never put the key's value in an error or a log line: it is a password.
-    key = env.get("CATGPT_API_KEY", "").strip() or None
-    model = env.get("CATGPT_API_MODEL", "").strip() or None
-    base = env.get("CATGPT_API_BASE", "").strip().rstrip("/") or None
-    if backend == "openai" and base is None:
-        raise SettingsError(
-            "CATGPT_BACKEND=openai needs the server's URL",
-            where="CATGPT_API_BASE",
-            fix="Set it to the server's OpenAI base URL, e.g. http://127.0.0.1:8000/v1.",
-        )
-    if base is not None:
-        base = _api_base(base)
-    return dict(backend=backend, api_base=base, api_model=model, api_key=key, api_timeout=timeout)
-
-
-def _api_base(raw: str) -> str:
-    try:
-        parts = urlsplit(raw)
-        parts.port  # noqa: B018 -- raises ValueError for a port that is not a number
-    except ValueError:
-        raise SettingsError("not a valid URL", where="CATGPT_API_BASE") from None
-    if parts.username or parts.password:
-        # The URL is named in start-up errors and logs; a secret in it would leak there.
-        raise SettingsError(
-            "the URL holds a user name or password",
-            where="CATGPT_API_BASE",
-            fix="Put the key in CATGPT_API_KEY and leave it out of the URL.",
-        )
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(
-            f"{shown(raw)} is not an http(s) URL",
-            where="CATGPT_API_BASE",
-            fix="Write it like http://127.0.0.1:8000/v1.",
-        )
-    return raw
-
-
-# ASCII digits only (`\\d` also reads `٣`); more than 9 are past any shard count anyway.
-_SHARD_PART = re.compile(r"^([0-9]{1,9})(?:\s*-\s*([0-9]{1,9}))?$")
-# Far more shards than any bot runs (Discord wants one per 2,500 servers): keeps a typo such as
-# 99999999 an error, not a list of that length.
-MAX_SHARD_COUNT = 100_000
-
-
-def _shard_settings(env: Mapping[str, str]) -> dict:
-    """CATGPT_SHARD_COUNT and CATGPT_SHARD_IDS (`0,1,2` or `0-3`), checked against each other.
-
-    Each part is read as a (first, last) span and checked (order, bounds, overlap) before any is
-    expanded, so no value costs more memory than the shard count.
-    """
-    count = _number(env, "CATGPT_SHARD_COUNT", None)
-    if count is not None and not 1 <= count <= MAX_SHARD_COUNT:
-        raise SettingsError(
-            f"must be 1 to {MAX_SHARD_COUNT} (or empty)", where="CATGPT_SHARD_COUNT"
-        )
-    spans = []
-    for part in (p.strip() for p in env.get("CATGPT_SHARD_IDS", "").split(",")):
-        match = _SHARD_PART.match(part)
-        if part and not match:
-            raise SettingsError(
-                f"{shown(part)} is not a shard id",
-                where="CATGPT_SHARD_IDS",
-                fix="List shard numbers or ranges, e.g. 0,1 or 0-3 (up to CATGPT_SHARD_COUNT - 1).",
-            )
-        if match:
-            first, last = int(match[1]), int(match[2] or match[1])
-            if last < first:
-                raise SettingsError(
-                    f"the range {shown(part)} runs backwards",
-                    where="CATGPT_SHARD_IDS",
-                    fix=f"Write {last}-{first}.",
-                )
-            spans.append((first, last))
-    if spans and count is None:
-        # discord.py refuses shard_ids without a shard_count, and it would be a guess anyway.
-        raise SettingsError(
-            "shard ids need a shard count",
-            where="CATGPT_SHARD_IDS",
-            fix="Set CATGPT_SHARD_COUNT to the total number of shards across all processes.",
-        )
-    spans.sort()
-    if spans and spans[-1][1] >= count:
-        raise SettingsError(
-            f"shard {max(spans[-1][0], count)} is outside 0-{count - 1}",
-            where="CATGPT_SHARD_IDS",
-            fix="Shards are numbered from 0 to CATGPT_SHARD_COUNT - 1.",
-        )
-    for (_, last), (first, _) in zip(spans, spans[1:], strict=False):
-        if first <= last:
-            raise SettingsError(f"shard {first} is listed twice", where="CATGPT_SHARD_IDS")
-    ids = tuple(i for first, last in spans for i in range(first, last + 1))
-    return dict(shard_count=count, shard_ids=ids)

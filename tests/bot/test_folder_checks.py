@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import unicodedata
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -197,7 +198,9 @@ NAME = st.one_of(st.text(max_size=12), st.integers(), st.none(), st.sampled_from
 @given(
     name=NAME,
     aliases=st.one_of(st.none(), st.lists(NAME, max_size=3), JSON_VALUE),
-    context=st.dictionaries(st.sampled_from(["max_length", "context_turns"]), JSON_VALUE),
+    context=st.dictionaries(
+        st.sampled_from(["max_length", "context_turns", "merge_window_s", "gap_s"]), JSON_VALUE
+    ),
     guard=st.dictionaries(st.just("n"), JSON_VALUE),
 )
 def test_any_card_is_refused_in_one_line_or_read_as_a_label_and_counts(
@@ -214,6 +217,9 @@ def test_any_card_is_refused_in_one_line_or_read_as_a_label_and_counts(
     for count in (card.max_length, card.context_turns):
         assert count is None or (type(count) is int and 1 <= count <= MAX_TOKENS)
     assert card.max_length == context.get("max_length")  # never replaced quietly
+    for key, read in (("merge_window_s", card.merge_window), ("gap_s", card.gap)):
+        if context.get(key) is not None:
+            assert read == timedelta(seconds=context[key])
 
 
 def one_line(text: str) -> bool:

@@ -8,6 +8,8 @@ import discord
 import discord.ext.test as dpytest
 import pytest
 from discord.ext.test import backend
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.client import CatGPTBot
 from bot.cogs import COOLDOWN_NOTICE
@@ -313,3 +315,38 @@ def test_label_for(who, label):
     from bot.conversation import label_for
 
     assert label_for(who, ("mochi", "mochi-chan"), frozenset({42})) == label
+
+
+def _look_alike_strategy():
+    """The identity property test's look-alike generator (another script's letters, `rn` for
+    `m`, marks, full-width, invisible characters, spaces, case): one definition of the attack
+    for prepare's test and the bot's (tests are not importable as a package)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "data" / "test_identity_properties.py"
+    spec = importlib.util.spec_from_file_location("identity_properties", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.look_alike
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), persona=st.sampled_from(["mochi", "mochi-chan", "Sir Whiskers"]),
+       where=st.sampled_from(["nick", "name", "global_name"]))  # fmt: skip
+def test_the_bot_labels_every_generated_look_alike_apart_by_any_of_its_names(data, persona,
+                                                                              where):  # fmt: skip
+    # Issue 14: look-alikes (other scripts, `rn` for `m`, marks) were labelled as people, so
+    # their words read to the model as the persona's. Any name a member is known by counts.
+    from bot.conversation import label_for
+    from catgpt.labels import NOT_THE_PERSONA
+
+    alike = data.draw(LOOK_ALIKE(persona))
+    names = {"name": "bob_1", "nick": "bob", "global_name": None, where: alike}
+    who = user(names["name"], nick=names["nick"], global_name=names["global_name"])
+    assert label_for(who, ("mochi", "mochi-chan", "Sir Whiskers")).endswith(NOT_THE_PERSONA)
+
+
+LOOK_ALIKE = _look_alike_strategy()

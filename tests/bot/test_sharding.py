@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from bot.client import CatGPTBot
 from bot.errors import SettingsError
-from bot.settings import Settings, _shard_settings, load_settings
+from bot.serving_settings import shard_settings as read_shards
+from bot.settings import Settings, load_settings
 
 from .conftest import FakeEngine, config, mention, started
 
@@ -74,7 +75,7 @@ def test_shard_ids_are_the_listed_shards_or_one_error_line(case):
     listed = [i for a, b in spans if a <= b and b < count for i in range(a, b + 1)]
     valid = all(a <= b < count for a, b in spans) and len(listed) == len(set(listed))
     try:
-        result = _shard_settings({"CATGPT_SHARD_COUNT": str(count), "CATGPT_SHARD_IDS": text})
+        result = read_shards({"CATGPT_SHARD_COUNT": str(count), "CATGPT_SHARD_IDS": text})
     except SettingsError as error:
         assert not valid, text
         assert str(error).startswith("CATGPT_SHARD_IDS: ") and "\n" not in str(error)

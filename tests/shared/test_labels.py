@@ -44,6 +44,9 @@ def test_a_look_alike_of_the_persona_name_is_labelled_apart_too():
         assert speaker_label(lookalike, names).endswith("(not the persona)"), lookalike
     assert speaker_label("mochi fan", names) == "mochi fan"
     assert speaker_label("mocha", names) == "mocha"
+    # Full-width punctuation too (Unicode's table reads `－` as the katakana `ー`): found by the
+    # generated test in tests/bot/test_mentions.py, and caught before the table came in.
+    assert speaker_label("ｍｏｃｈｉ－ｃｈａｎ", ["mochi-chan"]).endswith("(not the persona)")
 
 
 def test_confusable_look_alikes_are_labelled_apart():

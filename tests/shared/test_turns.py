@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from catgpt.errors import ModelFolderError
 from catgpt.folder import PersonaCard, card_from_dict
 from catgpt.turns import (
     DEFAULT_GAP,
@@ -166,11 +167,32 @@ def test_catgpt_json_records_the_merge_window_and_gap_and_the_card_reads_them():
     assert card_from_dict({"context": {"merge_window_s": 0}}).merge_window == timedelta(0)
 
 
-@pytest.mark.parametrize("bad", [None, "300", True, -5, math.nan, math.inf, [1]])
-def test_unusable_recordings_fall_back_to_prepares_defaults(bad):
-    card = card_from_dict({"context": {"merge_window_s": bad, "gap_s": bad}})
+def test_unrecorded_shapes_read_as_prepares_defaults():
+    card = card_from_dict({"context": {"merge_window_s": None, "gap_s": None}})
     assert (card.merge_window, card.gap) == (DEFAULT_MERGE_WINDOW, DEFAULT_GAP)
-    assert card_from_dict({"context": {"gap_s": 0}}).gap == DEFAULT_GAP  # no gap: every line new
+    assert (card_from_dict({}).merge_window, card_from_dict({}).gap) == (
+        DEFAULT_MERGE_WINDOW, DEFAULT_GAP)  # fmt: skip
+
+
+# Checked like every other card value (catgpt.folder_checks), not quietly replaced by the
+# defaults: a folder whose turns the bot would make differently from training is refused.
+@pytest.mark.parametrize("bad", ["300", True, -5, math.nan, math.inf, [1]])
+@pytest.mark.parametrize("where", ["context", "options"])
+@pytest.mark.parametrize("key", ["merge_window_s", "gap_s"])
+def test_unusable_recordings_are_refused_naming_the_key(bad, where, key):
+    card = {"context": {key: bad}}
+    name = f"context.{key}"
+    if where == "options":
+        card = {"dataset": {"stats": {"options": {key: bad}}}}
+        name = f"dataset.stats.options.{key}"
+    with pytest.raises(ModelFolderError, match=rf"^catgpt.json: {name} is "):
+        card_from_dict(card)
+
+
+def test_a_gap_of_zero_is_refused_a_merge_window_of_zero_is_not():
+    with pytest.raises(ModelFolderError, match="gap_s is 0"):  # every line a conversation
+        card_from_dict({"context": {"gap_s": 0}})
+    assert card_from_dict({"context": {"merge_window_s": 0}}).merge_window == timedelta(0)
 
 
 def test_bad_shapes_are_refused():
