@@ -172,8 +172,6 @@ def load_remote_replier(
 
 
 class RemoteEngine(PersonaOfReplies):
-    _replier_attribute = "replier"
-
     def __init__(self, replier: Replier):
         """replier: its backend a RemoteBackend (load_remote_replier); its client and requests
         live on this engine's loop from now on."""
