@@ -1,10 +1,10 @@
-"""The engine: one worker thread owns the generator; requests wait in a bounded queue.
+"""The engine: one worker thread owns the replier; requests wait in a bounded queue.
 
     event loop ── submit() ──► [queue, at most queue_size waiting] ──► worker thread
         ▲                                                             takes up to max_batch
-        └──── asyncio.wrap_future ◄── Future.set_result ◄──────────── generator.generate()
+        └──── asyncio.wrap_future ◄── Future.set_result ◄────────────── replier.generate()
 
-The generator is catgpt.reply's Replier (prompt within the trained context, the model, the cut
+The replier is catgpt.reply's Replier (prompt within the trained context, the model, the cut
 at another speaker's label, reply cleaning): the path `catgpt-train eval` measures.
 
 Why one thread: a fast tokenizer is not safe across threads, and one model on one device gains
@@ -54,21 +54,18 @@ _STOP = object()  # sentinel: the worker exits when it reaches this in the queue
 
 
 class PersonaOfReplies:
-    """The persona an engine's reply path speaks as; both engines (local and remote) have it.
+    """The persona an engine's reply path speaks as, read from its `replier` (the Replier, or a
+    fake in tests): both engines, local and remote, hold one under that name."""
 
-    `_replier_attribute` names the engine's attribute that writes the replies (it has `persona`
-    and `aliases`): the local engine's generator, the remote engine's replier.
-    """
-
-    _replier_attribute = "generator"
+    replier: Generator
 
     @property
     def persona(self) -> str:
-        return getattr(self, self._replier_attribute).persona
+        return self.replier.persona
 
     @property
     def aliases(self) -> tuple[str, ...]:
-        return tuple(getattr(self, self._replier_attribute).aliases)
+        return tuple(self.replier.aliases)
 
     @property
     def persona_names(self) -> tuple[str, ...]:
@@ -79,7 +76,7 @@ class PersonaOfReplies:
 class Engine(PersonaOfReplies):
     def __init__(
         self,
-        generator: Generator,
+        replier: Generator,
         *,
         queue_size: int = 32,
         max_batch: int = 32,
@@ -87,7 +84,7 @@ class Engine(PersonaOfReplies):
     ):
         if queue_size < 1 or max_batch < 1 or batch_wait < 0:
             raise ValueError("queue_size and max_batch must be at least 1, batch_wait >= 0")
-        self.generator = generator
+        self.replier = replier
         self.queue_size = queue_size
         self.max_batch = max_batch
         # Seconds the worker waits for more requests to join a batch: small against a
@@ -259,7 +256,7 @@ class Engine(PersonaOfReplies):
     def _serve(self, batch: list[_Request]) -> None:
         self.stats["batches"] += 1
         try:
-            replies = self.generator.generate([r.messages for r in batch], self._abort.is_set)
+            replies = self.replier.generate([r.messages for r in batch], self._abort.is_set)
         except Exception:  # the worker must outlive any one failure
             if len(batch) > 1:
                 # One bad request (or a batch too big for memory) should not fail the others.

@@ -166,14 +166,19 @@ def load_remote_replier(
         raise ModelLoadError(error.what, where=error.where, fix=error.fix) from None
     if not copy_guard:
         log.info("copy guard off: replies may repeat training messages word for word")
+    unsent = {}  # repetition_penalty counts in greedy decoding too; top_k only when sampling
+    if config.get("repetition_penalty", 1.0) != 1.0:
+        unsent["repetition_penalty"] = config["repetition_penalty"]
+    if config.get("do_sample") and config.get("top_k"):
+        unsent["top_k"] = config["top_k"]
+    if unsent:
+        log.info("not sent to the server (no OpenAI field; it applies its own): %s", unsent)
     backend = RemoteBackend(client, bounds.max_new_tokens, tokenizer.eos_token,
                             sampling_from(config))  # fmt: skip
     return Replier(prompts, backend, card, guard)
 
 
 class RemoteEngine(PersonaOfReplies):
-    _replier_attribute = "replier"
-
     def __init__(self, replier: Replier):
         """replier: its backend a RemoteBackend (load_remote_replier); its client and requests
         live on this engine's loop from now on."""
@@ -224,14 +229,6 @@ class RemoteEngine(PersonaOfReplies):
         replier = load_remote_replier(
             folder, client, max_new_tokens=max_new_tokens, history=history, copy_guard=copy_guard
         )
-        config = generation_defaults(folder)
-        unsent = {}  # repetition_penalty counts in greedy decoding too; top_k only when sampling
-        if config.get("repetition_penalty", 1.0) != 1.0:
-            unsent["repetition_penalty"] = config["repetition_penalty"]
-        if config.get("do_sample") and config.get("top_k"):
-            unsent["top_k"] = config["top_k"]
-        if unsent:
-            log.info("not sent to the server (no OpenAI field; it applies its own): %s", unsent)
         engine = cls(replier)
         if check:
             try:

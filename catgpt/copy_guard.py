@@ -246,10 +246,21 @@ class CopyIndex:
         return self.runs.n
 
     @classmethod
-    def build(cls, tokenizer, replies: Sequence[str], n: int) -> CopyIndex:
-        """Both indexes of `replies` under one fresh key, for `tokenizer`."""
+    def build(
+        cls,
+        tokenizer,
+        replies: Sequence[str],
+        n: int,
+        sequences: Sequence[Sequence[int]] | None = None,
+    ) -> CopyIndex:
+        """Both indexes of `replies` under one fresh key, for `tokenizer`.
+
+        sequences: reply_sequences(tokenizer, replies) when the caller has them already
+        (`train` chooses n on them), so the training replies are tokenized once."""
         key = os.urandom(KEY_BYTES)
-        runs = NgramIndex.build(reply_sequences(tokenizer, replies), n, key)
+        if sequences is None:
+            sequences = reply_sequences(tokenizer, replies)
+        runs = NgramIndex.build(sequences, n, key)
         return cls(runs, ReplyIndex.build(replies, key), tokenizer_fingerprint(tokenizer))
 
     def to_json(self) -> dict:

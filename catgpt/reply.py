@@ -24,7 +24,6 @@ No torch here: `catgpt.generator.load_replier` builds the local path (and import
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -153,13 +152,7 @@ class Replier:
         steps = self._steps(prompts, should_stop)
         asked = next(steps)
         while True:
-            acomplete = getattr(self.backend, "acomplete", None)
-            if acomplete is not None:
-                completions = await acomplete(asked, should_stop=should_stop, seed=seed)
-            else:  # a synchronous backend, off the event loop
-                completions = await asyncio.to_thread(
-                    self.backend.complete, asked, should_stop=should_stop, seed=seed
-                )
+            completions = await self.backend.acomplete(asked, should_stop=should_stop, seed=seed)
             seed = None
             try:
                 asked = steps.send(completions)

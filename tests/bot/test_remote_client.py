@@ -19,6 +19,7 @@ from bot.remote import (
     CompletionResult,
     CompletionsClient,
     _CompletionAnswer,
+    _ModelList,
     cut_at_stop,
     parse_answer,
     printable,
@@ -256,3 +257,24 @@ def test_any_answer_is_read_with_its_types_or_refused_in_one_line(body):
     assert usage is None or all(
         v is None or type(v) is int for v in (usage.prompt_tokens, usage.completion_tokens)
     )
+
+
+# Model lists near the real shape ({"data": [{"id": ...}]}), with any JSON where a field goes.
+NEAR_MODELS = st.fixed_dictionaries(
+    {"data": JSON | st.lists(st.fixed_dictionaries({"id": JSON | st.text(max_size=8)}),
+                             max_size=3)},
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(JSON, NEAR_MODELS).map(json.dumps).map(str.encode) | st.binary(max_size=20),
+       st.sampled_from(["application/json", "text/html; charset=utf-8", None]))  # fmt: skip
+def test_any_model_list_is_read_with_its_types_or_refused_in_one_line(body, content_type):
+    # GET /models at start-up: an HTML page or a JSON of another shape was a traceback.
+    try:
+        listed = parse_answer(_ModelList, body, content_type)
+    except ValueError as error:
+        kind = (content_type or "no content type").split(";")[0]
+        assert "\n" not in str(error) and str(error).endswith(f"({kind}, {len(body)} bytes)")
+        return
+    assert all(type(model.id) is str for model in listed.data)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -254,6 +257,26 @@ def test_an_index_of_another_tokenizer_is_refused(tokenizer, tmp_path):
     assert reloaded.copied(TRAINING[0]) == guard_of(index, tokenizer).copied(TRAINING[0]) > 1
 
 
+
+@settings(max_examples=15, deadline=None)
+@given(added=st.text(alphabet=LETTERS + "<|>_", min_size=3, max_size=12),
+       special=st.booleans())  # fmt: skip
+def test_any_change_to_the_indexed_tokenizers_vocabulary_is_refused(tokenizer, index, added,
+                                                                   special):  # fmt: skip
+    # A token added (a fine-tune's special token, a merged vocabulary) changes the ids of the
+    # text it covers: the index would silently miss them, so the folder is refused.
+    import copy
+    import tempfile
+
+    changed = copy.deepcopy(tokenizer)
+    if not changed.add_tokens([added], special_tokens=special):
+        return  # already a token: nothing changed
+    with tempfile.TemporaryDirectory() as folder:
+        index.save(Path(folder) / INDEX_FILE)
+        with pytest.raises(ModelFolderError, match="another tokenizer"):
+            load_guard(folder, changed)
+
+
 def test_a_missing_index_that_training_wrote_is_refused(tokenizer, tmp_path, caplog):
     (tmp_path / "catgpt.json").write_text(json.dumps({"copy_guard": {"file": INDEX_FILE, "n": 8}}))
     with pytest.raises(ModelFolderError, match=f"{INDEX_FILE}, but it is missing") as error:
@@ -290,3 +313,47 @@ def test_a_completion_past_the_reply_budget_is_cut_before_cleaning_and_the_guard
     # What max_new_tokens tokens can write is never cut.
     words = " ".join(["purr"] * backend.max_new_tokens)
     assert replier(tokenizer, ScriptedBackend(words)).replies([chat()])[0].text == words
+
+
+@settings(max_examples=40, deadline=None)
+@given(text=st.text(alphabet="meow purr \n", max_size=3000), budget=st.integers(1, 40))
+def test_no_completion_is_cleaned_or_guarded_past_the_reply_budget(tokenizer, index, text, budget):
+    # Whatever a server sends, the cleaning and the guard read at most what max_new_tokens
+    # tokens can decode to; a completion within that is never cut.
+    seen: list[int] = []
+    guard = guard_of(index, tokenizer)
+    guard.encode = lambda reply: seen.append(len(reply)) or token_ids(tokenizer, reply)
+    backend = ScriptedBackend(text)
+    backend.max_new_tokens = budget
+    chatty = replier(tokenizer, backend, guard)
+    reply = chatty.replies([chat()])[0]
+    assert len(reply.text) <= chatty.reply_chars and max(seen, default=0) <= chatty.reply_chars
+    assert (reply.finish == "length") == (len(text) > chatty.reply_chars)
+
+
+# --- one reply path, whoever calls the backend ------------------------------------------------
+
+
+class AsyncScriptedBackend(ScriptedBackend):
+    """The same script, awaited (as a server's RemoteBackend is)."""
+
+    async def acomplete(self, prompts, *, should_stop=None, seed=None):
+        await asyncio.sleep(0)
+        return self.complete(prompts, should_stop=should_stop, seed=seed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_replies_and_areplies_take_the_same_steps(tokenizer, index, data):
+    # The guard's draws again are one sequence of steps (Replier._steps) for a local backend's
+    # batches and a server's awaited requests: same replies, same batches asked.
+    texts = [*TRAINING, FRESH, "so anyway", " ".join(TRAINING[0].split()[:8])]
+    chats = [chat(str(i)) for i in range(data.draw(st.integers(1, 3)))]
+    script = data.draw(st.lists(st.sampled_from(texts), min_size=4 * len(chats),
+                                max_size=4 * len(chats)))  # fmt: skip
+    sync, awaited = ScriptedBackend(*script), AsyncScriptedBackend(*script)
+    guard = guard_of(index, tokenizer)
+    one = replier(tokenizer, sync, guard).replies(chats)
+    two = asyncio.run(replier(tokenizer, awaited, guard).areplies(chats))
+    untimed = [[replace(r, guard_seconds=0.0) for r in replies] for replies in (one, two)]
+    assert untimed[0] == untimed[1] and sync.batches == awaited.batches

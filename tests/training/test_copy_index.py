@@ -82,7 +82,7 @@ def test_the_bot_serves_with_the_guard_unless_it_is_turned_off(trained_tiny):
         settings = load_settings({**env, "CATGPT_COPY_GUARD": value}, require_token=False)
         engine = Engine.from_settings(settings)
         try:
-            guard = engine.generator.guard
+            guard = engine.replier.guard
             assert (guard is not None) is on
             if on:
                 assert guard.n == json.loads((trained_tiny / "catgpt.json").read_text())[

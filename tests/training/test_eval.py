@@ -4,6 +4,8 @@ import json
 import shutil
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catgpt.folder import PersonaCard
 from catgpt.prompt import PromptBuilder
@@ -52,6 +54,27 @@ def test_span_share_counts_8_token_overlaps(tokenizer):
     assert TrainingIndex.build(tokenizer, [eight]).shares_span("so " + eight)
     assert not index.shares_span("one two three")
     assert not index.shares_span("completely different words in this reply here now")
+
+
+
+WORDS = "one two three four five six seven eight nine ten the red dot is back again nya~".split()
+phrase = st.lists(st.sampled_from(WORDS), min_size=1, max_size=12).map(" ".join)
+
+
+@settings(max_examples=40, deadline=None)
+@given(replies=st.lists(phrase, min_size=1, max_size=4), quoted=st.integers(0, 3),
+       before=st.sampled_from(["", "so ", "lol, "]), after=st.sampled_from(["", " !!", " ok"]),
+       n=st.integers(4, 8))  # fmt: skip
+def test_eval_counts_what_the_guard_finds(tokenizer, replies, quoted, before, after, n):
+    # One n-gram index and one whole-reply index for both: eval's copy measures can neither
+    # miss what the guard draws again for (the leading-space runs once were) nor add to it.
+    from catgpt.copy_guard import CopyGuard, CopyIndex, token_ids
+
+    text = before + replies[quoted % len(replies)] + after
+    guard = CopyGuard(CopyIndex.build(tokenizer, replies, n), lambda t: token_ids(tokenizer, t))
+    index = TrainingIndex.build(tokenizer, replies, (n,))
+    assert index.shares_span(text, n) == (guard.runs(text) > 0)
+    assert index.is_exact_copy(text) == (guard.whole(text) > 0)
 
 
 def test_copy_figures_against_the_val_baseline(tokenizer):

@@ -69,7 +69,7 @@ def write_index(folder: Path, tokenizer, train: list[dict], val: list[dict]) -> 
     train_ids = reply_sequences(tokenizer, replies)
     shares = shares_by_length(train_ids, val_ids, range(FLOOR, CEILING + 1)) if val_ids else {}
     n, why = choose_n(shares)
-    index = CopyIndex.build(tokenizer, replies, n)
+    index = CopyIndex.build(tokenizer, replies, n, train_ids)
     index.save(Path(folder) / INDEX_FILE)
     log.info("copy guard: runs of %d tokens (%s; %s of the val replies share one with training)",
              n, why, f"{shares[n]:.0%}" if shares else "no val")  # fmt: skip

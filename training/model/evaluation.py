@@ -33,14 +33,13 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from catgpt.copy_guard import WHOLE_MIN_CHARS, NgramIndex, ReplyIndex, reply_sequences, token_ids
+from catgpt.copy_guard import NgramIndex, ReplyIndex, reply_sequences, token_ids
 from catgpt.reply import Replier
 from training.model.collate import PadCollator
 from training.model.features import IGNORE_INDEX
 
 log = logging.getLogger(__name__)
 
-COPY_MIN_CHARS = WHOLE_MIN_CHARS
 SPAN_TOKENS = 8
 
 
@@ -143,7 +142,7 @@ def as_sample(context: list[dict], reference: str, reply, seconds: float) -> Sam
 class TrainingIndex:
     """The training replies indexed as the copy guard indexes them, for eval's copy measures."""
 
-    whole: ReplyIndex  # replies of COPY_MIN_CHARS or more, normalised
+    whole: ReplyIndex  # replies of copy_guard.WHOLE_MIN_CHARS or more, normalised
     spans: dict[int, NgramIndex]  # n -> the runs of n tokens (each reply alone and after a space)
     encode: Callable[[str], Sequence[int]]
 
