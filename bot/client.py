@@ -21,9 +21,8 @@ from bot.conversation import MentionContext
 from bot.cooldown import UserCooldown
 from bot.engine import Engine
 from bot.inflight import InFlight
-from bot.persona_card import persona_account_ids
+from bot.persona_card import discord_ids, read_persona_card
 from bot.settings import Settings
-from catgpt.folder import read_card
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +74,10 @@ class CatGPTBot(commands.AutoShardedBot):
             # Loading weights takes seconds. This runs after the HTTP login and before the
             # gateway connects; a thread keeps the event loop free meanwhile (signals).
             self.engine = await asyncio.to_thread(self._load_engine)
-        # The persona's own accounts: labelled apart, like a namesake (catgpt/labels.py).
-        account_ids = persona_account_ids(self.settings.model)
+        # Read once here for what the bot needs beside the engine: the persona's own accounts
+        # (labelled apart, like a namesake: catgpt/labels.py) and the conversation shape.
+        card = read_persona_card(self.settings.model)
+        account_ids = discord_ids(card)
         # One cooldown, one in-flight tracker and one membership cache (the DM policy) for
         # both ways of talking to the persona.
         chat = dict(
@@ -93,7 +94,7 @@ class CatGPTBot(commands.AutoShardedBot):
             account_ids=account_ids,
             # Turns as training made them (catgpt.json), at most CATGPT_HISTORY of them: the
             # same bound the engine's prompts get (catgpt.prompt.limits).
-            shape=read_card(self.settings.model).shape(self.settings.history),
+            shape=card.shape(self.settings.history),
             skip_texts=NOTICES,
         )
         await self.add_cog(ErrorHandler(self))

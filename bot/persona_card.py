@@ -14,17 +14,22 @@ from pathlib import Path
 
 from bot.errors import ModelLoadError
 from catgpt.errors import ModelFolderError
-from catgpt.folder import read_card
+from catgpt.folder import PersonaCard, read_card
 
 log = logging.getLogger(__name__)
 
 
-def persona_account_ids(folder: Path) -> frozenset[int]:
-    """The ids in `persona.account_ids`; none for a folder without a card or without ids."""
+def read_persona_card(folder: Path) -> PersonaCard:
+    """The folder's persona card; a bad one is the bot's one-line ModelLoadError."""
     try:
-        raw = read_card(folder).account_ids
+        return read_card(folder)
     except ModelFolderError as error:
         raise ModelLoadError(error.what, where=error.where, fix=error.fix) from None
+
+
+def discord_ids(card: PersonaCard) -> frozenset[int]:
+    """The card's `persona.account_ids` as Discord's integers."""
+    raw = card.account_ids
     # Ids are written as strings (JSON numbers lose digits past 2**53) or numbers; an export
     # without ids has none to give, so anything else is skipped, not an error.
     ids = [v for v in raw if v.isascii() and v.isdigit()]
@@ -34,3 +39,8 @@ def persona_account_ids(folder: Path) -> frozenset[int]:
             len(raw) - len(ids),
         )
     return frozenset(int(v) for v in ids)
+
+
+def persona_account_ids(folder: Path) -> frozenset[int]:
+    """The ids in `persona.account_ids`; none for a folder without a card or without ids."""
+    return discord_ids(read_persona_card(folder))
