@@ -27,11 +27,9 @@ PEOPLE = {"mochi": ("22", "mochi", "Mochi", None), "alice": ("11", "alice", "Ali
           "bob": ("33", "bob", None, "1234")}
 WORDS = ["tuna", "nap", "box", "yarn", "zoom", "purr", "sun", "rain"]
 FORMATS = ["json", "csv", "text", "copied", "package"]
-# Minutes east of UTC of the exporting machine's clock. UTC only for now: with clocks in other
-# zones (CSV, text and copied text carry none) a rare generated case still breaks the property
-# (hypothesis seed 7 with ZONES = [0, 120, -300, 330, 60]); the offset learning in
-# training/data/copies.py is checked on the common case by the last test.
-ZONES = [0]
+# Minutes east of UTC of the exporting machine's clock (CSV, text and copied text carry none;
+# training/data/copies.py learns each file's offset from the copies it shares with others).
+ZONES = [0, 120, -300, 330, 60]
 
 
 @dataclass(frozen=True)
