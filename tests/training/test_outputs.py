@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from training.outputs import move_into_place, scratch_folder, staging_folder
 
@@ -186,3 +188,66 @@ def test_an_output_carries_no_scratch_lock(tmp_path):
         (scratch / "train.jsonl").write_text("")
         move_into_place(scratch, out)
     assert sorted(p.name for p in out.iterdir()) == ["train.jsonl"]
+
+
+# ---- a full disk at any write of prepare, at any point of the stream (generated) -------------
+
+# Every place prepare writes into its scratch folder: (module, class or None, function).
+_PREPARE_WRITES = [
+    ("training.data.dataset", "ExampleWriter", "add"),  # the examples, as the stream goes
+    ("training.data.dataset", "ExampleWriter", "finish"),  # train.jsonl and val.jsonl
+    ("training.data.pipeline", None, "write_stats"),
+    ("training.data.pipeline", None, "write_report"),  # report.png
+    ("training.commands.prepare", None, "mark_ours"),
+]
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path:
+    """data/sample prepared once: the old dataset each generated case must leave intact."""
+    from training.cli import main
+
+    out = tmp_path_factory.mktemp("prepared") / "ds"
+    assert main(["prepare", str(SAMPLE), "--persona", "mochi", "--out", str(out)]) == 0
+    return out
+
+
+@settings(max_examples=12, deadline=None)
+@given(write=st.sampled_from(_PREPARE_WRITES), nth=st.integers(1, 40))
+def test_a_full_disk_at_any_write_of_prepare_is_one_line_and_leaves_nothing(prepared, write,
+                                                                            nth):
+    import contextlib
+    import importlib
+    import io
+    import shutil
+    import tempfile
+    from unittest import mock
+
+    from training.cli import main
+
+    module, owner, name = write
+    where = importlib.import_module(module)
+    where = getattr(where, owner) if owner else where
+    real = getattr(where, name)
+    calls = []
+
+    def full(*args, **kwargs):  # the disk fills at the nth example, or at the first other write
+        calls.append(1)
+        if name != "add" or len(calls) >= nth:
+            _no_space()
+        return real(*args, **kwargs)
+
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "ds"
+        shutil.copytree(prepared, out)
+        before = {p.name: p.read_bytes() for p in out.iterdir()}
+        argv = ["prepare", str(SAMPLE), "--persona", "mochi", "--out", str(out), "--overwrite"]
+        err = io.StringIO()
+        with mock.patch.object(where, name, full), contextlib.redirect_stderr(err), \
+                contextlib.redirect_stdout(io.StringIO()):
+            assert main(argv) == 1
+        line = _one_line(err.getvalue())
+        assert line.startswith(f"catgpt-train: error: {out}: the disk is full: writing the "
+                               "dataset stopped after ")
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+        assert _hidden(Path(folder)) == []  # nothing staged is left

@@ -6,24 +6,14 @@ doubles its example, and a persona turn can be a train target and a val target a
 validation would measure recitation. So before anything else looks at a message, `CopyFilter`
 asks whether an earlier copy of it was read, and drops it if so.
 
-**Channels.** Each source is peeked for the channels it holds (`plan`): a Discord channel id
-where the format names one (DCE JSON's header, the `[id]` DiscordChatExporter puts in CSV and
-text file names, the data package's folders), and its name and server (the text export's
-header, the file name). Copies are only looked for between sources that hold the same
-channel: the same id, or, for a source that names no id, the one channel of that name (and
-server, where both say) among the sources; when several channels share that name the source
-is matched with none of them and a warning says why. A channel held by one source alone costs
-nothing: most exports never reach the checks below.
-
-**Which copy is kept.** Sources are read richest first (`read_order`): DCE JSON (ids, replies,
-mentions, bots, system messages), the data package (ids), CSV (author ids), plain text
-(usernames), copied client text (display names). The first copy read is the one kept.
+Which sources hold the same channel, which of them is read first (its copy is the one kept)
+and at what level authors are compared: training/data/copy_plan.py.
 
 **The key.** Where both copies carry a message id (JSON, data package) the id decides. A copy
 without one (CSV, text, copied text) matches on channel + author + minute + text:
-- author, at the most exact level every source of the channel carries: the account id
-  (JSON, package, CSV), else the username without its legacy `#1234` (JSON, package, CSV,
-  text), else the shown name (JSON, copied text), else nothing;
+- author, at the most exact level every source of the channel carries (copy_plan.py): the
+  account id, else the username without its legacy `#1234`, else the shown name, else
+  nothing;
 - text, folded so every format writes it alike: Unicode compatibility forms, case, runs of
   whitespace, Markdown markers, and mention/channel markup (`<@123>` and `@Alice` both `@`);
 - time in whole minutes, since plain text and copied text show no seconds. Those formats and
@@ -51,25 +41,13 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
 
+from training.data.copy_plan import WITH_IDS, Plan, SharedChannel, fold_name
 from training.data.messages import Message
-from training.readers import Source, copied_text, data_package, dce_csv, dce_json, dce_text
-from training.readers.base import id_or_name
+from training.readers import Source
 
 log = logging.getLogger(__name__)
 
-# Richest first: the first copy read is the one kept.
-_RANK = {dce_json.FORMAT: 0, data_package.FORMAT: 1, dce_csv.FORMAT: 2, dce_text.FORMAT: 3,
-         copied_text.FORMAT: 4}
-_WITH_IDS = {dce_json.FORMAT, data_package.FORMAT}
-# How an author is named, most exact first, and which of these each format carries.
-_LEVELS = ("id", "username", "shown")
-_CARRIES = {dce_json.FORMAT: {"id", "username", "shown"},
-            data_package.FORMAT: {"id", "username", "shown"},
-            dce_csv.FORMAT: {"id", "username"}, dce_text.FORMAT: {"username"},
-            copied_text.FORMAT: {"shown"}}
 _VOTING_LENGTH = 8  # characters a text needs to vote for a file's clock offset
 _QUARTER = 15  # minutes: every zone's offset is a multiple
 _ORIGIN_BITS = 16  # a stored minute carries the position of its file among the channel's
@@ -81,158 +59,6 @@ _DISCRIMINATOR = re.compile(r"#(?:\d{4}|0)$")
 _MARKUP = re.compile(r"<a?:(\w+):\d+>")  # custom emoji: DCE's text formats write :name:
 _MENTION = re.compile(r"<@[!&]?\d+>|<#\d+>|(?<!\w)[@#][^\s@#]+")
 _MARKDOWN = str.maketrans("", "", "*_~|`")
-
-
-def read_order(sources: list[Source]) -> list[Source]:
-    """The sources, richest format first (stable within a format)."""
-    return sorted(sources, key=lambda source: _RANK.get(source.format, len(_RANK)))
-
-
-@dataclass(frozen=True)
-class _Seen:
-    """One channel as one source names it."""
-
-    source: int
-    reader_id: str  # the channel_id the reader gives its messages
-    real_id: str | None  # a Discord channel id, when the source names one
-    name: str  # folded
-    guild: str | None  # folded; None where the source does not say
-
-
-@dataclass
-class _Channel:
-    """A channel held by several sources: what copies of its messages are checked by."""
-
-    number: int
-    canonical: str  # the channel id its messages are built into conversations under
-    level: str  # how authors are compared: one of _LEVELS, or "" (not at all)
-    sources: list[int] = field(default_factory=list)  # read order
-    id_sources: int = 0
-    # A source without ids reads after the ones with: the copies with ids must leave keys.
-    plain_sources: bool = False
-
-
-@dataclass
-class Plan:
-    """Per source index: reader channel id -> the shared channel it belongs to."""
-
-    channels: dict[int, dict[str, _Channel]]
-    formats: list[str]
-    paths: list[Path]
-    shared: int = 0  # channels held by more than one source
-
-
-def plan(sources: list[Source]) -> Plan:
-    """Which sources hold the same channel (read cheaply: headers and file names)."""
-    seen = [s for index, source in enumerate(sources) for s in _channels_in(index, source)]
-    groups: dict[str, list[_Seen]] = {}
-    by_name: dict[str, list[str]] = {}  # folded name -> group keys of channels with ids
-    for channel in seen:
-        if channel.real_id:
-            key = "id:" + channel.real_id
-            if key not in groups:
-                by_name.setdefault(channel.name, []).append(key)
-            groups.setdefault(key, []).append(channel)
-    named: dict[str, list[_Seen]] = {}  # folded name -> channels known by name alone
-    for channel in seen:
-        if channel.real_id:
-            continue
-        candidates = [key for key in by_name.get(channel.name, ())
-                      if _same_guild(groups[key][0].guild, channel.guild)]
-        if len(candidates) == 1:
-            groups[candidates[0]].append(channel)
-        elif candidates:
-            _alone(groups, channel, sources, f"{len(candidates)} exported channels")
-        else:
-            named.setdefault(channel.name, []).append(channel)
-    for name, channels in named.items():
-        # One name, one channel, unless the sources that say so name several servers.
-        guilds = {channel.guild for channel in channels if channel.guild}
-        for channel in channels:
-            if len(guilds) > 1 and channel.guild is None:
-                _alone(groups, channel, sources, f"channels in {len(guilds)} servers")
-            else:
-                guild = channel.guild if len(guilds) > 1 else ""
-                groups.setdefault(f"name:{name}:{guild}", []).append(channel)
-    formats = [source.format for source in sources]
-    result = Plan({index: {} for index in range(len(sources))}, formats,
-                  [source.path for source in sources])
-    for members in groups.values():
-        holders = sorted({channel.source for channel in members})
-        if len(holders) < 2:
-            continue
-        carried = set(_LEVELS)
-        for index in holders:
-            carried &= _carried(sources[index])
-        level = next((name for name in _LEVELS if name in carried), "")
-        real = next((channel.real_id for channel in members if channel.real_id), None)
-        with_ids = sum(formats[index] in _WITH_IDS for index in holders)
-        shared = _Channel(result.shared, real or members[0].reader_id, level, holders,
-                          with_ids, with_ids < len(holders))
-        result.shared += 1
-        for channel in members:
-            result.channels[channel.source][channel.reader_id] = shared
-    return result
-
-
-def _alone(groups: dict, channel: _Seen, sources: list[Source], holders: str) -> None:
-    log.warning("%s: channel %r is not checked for copies of its messages in other exports: "
-                "%s have that name (keep DiscordChatExporter's file name, which holds the "
-                "channel id)", sources[channel.source].path, channel.name, holders)
-    groups[f"alone:{channel.source}:{channel.reader_id}"] = [channel]
-
-
-def _same_guild(one: str | None, other: str | None) -> bool:
-    return one is None or other is None or one == other
-
-
-def _fold_name(name: str | None) -> str:
-    return " ".join(unicodedata.normalize("NFKC", name or "").casefold().lstrip("#").split())
-
-
-def _carried(source: Source) -> set[str]:
-    if source.format == data_package.FORMAT and _package_owner_unknown(source.path):
-        return set()  # its author is a placeholder, not the account
-    return _CARRIES.get(source.format, set())
-
-
-def _package_owner_unknown(folder: Path) -> bool:
-    messages = data_package.messages_folder(folder)
-    return messages is None or not any(
-        (messages.parent / account / "user.json").is_file() for account in ("account", "Account"))
-
-
-def _channels_in(index: int, source: Source) -> list[_Seen]:
-    path = source.path
-    if source.format == dce_json.FORMAT:
-        header = dce_json.read_header(path)
-        channel = header.get("channel") or {}
-        guild = header.get("guild") or {}
-        channel = channel if isinstance(channel, dict) else {}
-        guild = guild if isinstance(guild, dict) else {}
-        # As dce_json.read names them, so the same channel has the same key.
-        reader_id = id_or_name(channel.get("id")) or path.stem
-        in_guild = (id_or_name(guild.get("id")) or "0") != "0"
-        return [_Seen(index, reader_id, _real(reader_id), _fold_name(
-            id_or_name(channel.get("name")) or path.stem),
-            _fold_name(id_or_name(guild.get("name"))) if in_guild else None)]
-    if source.format == data_package.FORMAT:
-        return [_Seen(index, channel_id, _real(channel_id), _fold_name(name),
-                      _fold_name(guild) if guild else None)
-                for channel_id, name, guild in data_package.channels(path)]
-    if source.format in (dce_csv.FORMAT, dce_text.FORMAT):
-        reader_id, name = dce_csv.channel_from_name(path)
-        real = reader_id if reader_id != path.stem else None
-        guild = dce_csv.guild_from_name(path)
-        if source.format == dce_text.FORMAT:
-            guild, name = dce_text.header_names(path, guild, name)
-        return [_Seen(index, reader_id, _real(real), _fold_name(name),
-                      _fold_name(guild) if guild else None)]
-    return [_Seen(index, path.stem, None, _fold_name(path.stem), None)]  # copied text
-
-
-def _real(channel_id: str | None) -> str | None:
-    return channel_id if channel_id and channel_id.isdigit() else None
 
 
 def fold_text(text: str) -> str:
@@ -253,7 +79,7 @@ def _author(message: Message, level: str) -> str:
     if level == "username":
         return _DISCRIMINATOR.sub("", (message.author_username or message.author_name)).casefold()
     if level == "shown":
-        return _fold_name(message.author_name)
+        return fold_name(message.author_name)
     return ""
 
 
@@ -281,15 +107,15 @@ class CopyFilter:
         # Each file's clock minus the reference (UTC, as the files with ids give it), by source
         # index, where known; and this source's offsets from each frame (see learn_zone).
         self._clock: dict[int, int] = {index: 0 for index, name in enumerate(the_plan.formats)
-                                       if name in _WITH_IDS}
+                                       if name in WITH_IDS}
         self._frames: dict[int, tuple[int, ...]] = {}
         self._claimed: list[tuple[int, int]] = []  # (key, minute) taken by this source
         self._new: list[tuple[int, int]] = []  # (key, minute) this source adds
 
-    def start(self, index: int) -> dict[str, _Channel]:
+    def start(self, index: int) -> dict[str, SharedChannel]:
         self._source = index
         source_format = self.plan.formats[index]
-        self._has_ids = source_format in _WITH_IDS
+        self._has_ids = source_format in WITH_IDS
         self._frames = {}
         shared = self.plan.channels[index]
         if any(channel.sources[0] == index for channel in shared.values()):
@@ -347,7 +173,7 @@ class CopyFilter:
         self._claimed.clear()
         self._new.clear()
 
-    def is_copy(self, message: Message, channel: _Channel) -> bool:
+    def is_copy(self, message: Message, channel: SharedChannel) -> bool:
         if self._has_ids:
             if channel.id_sources > 1:
                 known = hash((channel.number, message.id))
@@ -370,15 +196,15 @@ class CopyFilter:
             self._new.append((key, minute << _ORIGIN_BITS | self._origin(channel)))
         return False
 
-    def _origin(self, channel: _Channel) -> int:
+    def _origin(self, channel: SharedChannel) -> int:
         return min(channel.sources.index(self._source), _ORIGIN)
 
-    def _key(self, message: Message, channel: _Channel) -> tuple[int, int]:
+    def _key(self, message: Message, channel: SharedChannel) -> tuple[int, int]:
         minute = int(message.timestamp.timestamp()) // 60
         return hash((channel.number, _author(message, channel.level),
                      fold_text(message.content), minute % _QUARTER)), minute
 
-    def _claim(self, key: int, minute: int, channel: _Channel) -> bool:
+    def _claim(self, key: int, minute: int, channel: SharedChannel) -> bool:
         entry = self._content.get(key)
         if entry is None:
             return False
@@ -396,7 +222,7 @@ class CopyFilter:
         self._claimed.append((key, best))
         return True
 
-    def _fits(self, minute: int, seen: int, channel: _Channel) -> bool:
+    def _fits(self, minute: int, seen: int, channel: SharedChannel) -> bool:
         """Whether a copy at `minute` (this file's clock) matches one read at `seen`."""
         origin = channel.sources[seen & _ORIGIN]
         offset = minute - (seen >> _ORIGIN_BITS)
@@ -418,7 +244,7 @@ class CopyFilter:
 def needs_zone(source: Source) -> bool:
     """Whether copies in `source` are matched by key (it has no message ids) and so need its
     clock's offset found first."""
-    return source.format not in _WITH_IDS
+    return source.format not in WITH_IDS
 
 
 def _clear_offset(votes: Counter[int]) -> tuple[int, ...]:

@@ -175,14 +175,14 @@ class People:
 
     def _first_sight(self, message: Message) -> Author:
         """A new (account, names) pair: learn what it says about the account, then decide."""
-        names = message.known_as()
-        excluded = bool(names & self.excluded_keys)
+        excluded = bool(message.known_as() & self.excluded_keys)  # by id or any name
         account = self._accounts.get(message.author_id)
         if account is None:
             account = self._accounts[message.author_id] = _Account(
                 message.author_id, is_id(message.author_id))
         username = message.author_username if account.has_id else ""
         handles = _username_forms(username) if username else set()
+        # The names alone: an id is matched by rule 2 (_index), never as a name.
         names = {n.casefold() for n in (*message.author_aliases, message.author_name) if n}
         new_handles = handles - account.handles
         new_names = names - handles - account.handles - account.names

@@ -24,7 +24,7 @@ from typing import ClassVar
 import phonenumbers
 from tqdm import tqdm
 
-from training.data import copies
+from training.data import copies, copy_plan
 from training.data.cleaning import CleaningOptions, TextCleaner
 from training.data.conversations import ExampleBuilder, TurnOptions
 from training.data.dataset import ExampleWriter, write_stats
@@ -131,8 +131,8 @@ def prepare_from_args(args: argparse.Namespace, out_dir: Path, **given) -> dict:
 def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     """Write the dataset folder into `out_dir` (which exists and is empty); return stats."""
     # Richest format first: of a message several exports hold, the first copy read is kept.
-    sources = copies.read_order(_each_file_once(find_sources(options.exports)))
-    shared_channels = copies.plan(sources)
+    sources = copy_plan.files_to_read(find_sources(options.exports))
+    shared_channels = copy_plan.plan(sources)
     people, read = _reading(options, sources, shared_channels, out_dir)
     try:
         resolution = people.resolve()
@@ -203,7 +203,7 @@ class _Reading:
     copies: Counter = field(default_factory=Counter)  # messages dropped as copies, by key
 
 
-def _reading(options: PrepareOptions, sources: list[Source], shared_channels: copies.Plan,
+def _reading(options: PrepareOptions, sources: list[Source], shared_channels: copy_plan.Plan,
              out_dir: Path, resolved: Resolution | None = None) -> tuple[People, _Reading]:
     """A pass over the exports with its own People and cleaner (the pass counts what it masked,
     speaker labels included, so a second pass starts from zero)."""
@@ -214,7 +214,7 @@ def _reading(options: PrepareOptions, sources: list[Source], shared_channels: co
     return people, _read(options, sources, shared_channels, people, cleaner, out_dir)
 
 
-def _read(options: PrepareOptions, sources: list[Source], shared_channels: copies.Plan,
+def _read(options: PrepareOptions, sources: list[Source], shared_channels: copy_plan.Plan,
           people: People, cleaner: TextCleaner, out_dir: Path) -> _Reading:
     """One streaming pass: every message of every source into examples in `out_dir`.
 
@@ -383,25 +383,8 @@ def _quiet_readers():
     try:
         yield
     finally:
-        for logger, was in zip(loggers, before):
+        for logger, was in zip(loggers, before, strict=True):
             logger.disabled = was
-
-
-def _each_file_once(sources: list[Source]) -> list[Source]:
-    """A file named twice (directly and inside a folder given too, or through a link) is read
-    once."""
-    seen: set = set()
-    kept = []
-    for source in sources:
-        try:
-            status = source.path.stat()
-            identity = (status.st_dev, status.st_ino)
-        except OSError:  # the reader says what is wrong with it
-            identity = source.path
-        if identity not in seen:
-            seen.add(identity)
-            kept.append(source)
-    return kept
 
 
 def _progress(messages: Iterator[Message], source: Source, enabled: bool) -> Iterator[Message]:

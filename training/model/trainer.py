@@ -181,83 +181,73 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
     staging = staging_folder(out)
     # A full disk (checkpoints, weights, anything) is one line, the staging folder removed.
     with disk_full_is_one_line(out, "the model folder", staged=staging):
-        return _train_in(staging, args, state, dataset, base, persona, model, tokenizer,
-                         train_features, val_features, train_report, val_report, max_length,
-                         bundle_dataset, callbacks)
+        resume_from = open_staging(staging, args.resume, state)
+        log_path = sharing.private_dir(staging) / "train.log" if state.is_main_process else None
+        with log_file(log_path, state.is_main_process):
+            log.info(
+                "%d train / %d val examples, %d persona tokens to learn, window %d tokens",
+                len(train_features), len(val_features), train_report.persona_tokens, max_length,
+            )  # fmt: skip
+            device = pick_device().type
+            has_val = bool(val_features)
+            callbacks = [ValReport(), *callbacks]
+            if args.early_stop and has_val:
+                callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.patience))
+            budget = TimeBudget(args.max_minutes) if args.max_minutes else None
+            callbacks += [budget] if budget else []
+            trainer = PersonaTrainer(
+                model=model,
+                args=training_arguments(args, staging / "checkpoints", has_val, device),
+                train_dataset=train_features,
+                eval_dataset=val_features or None,
+                data_collator=PadCollator(tokenizer.pad_token_id, 8 if device == "cuda" else 1),
+                processing_class=tokenizer,
+                callbacks=callbacks,
+            )
+            trainer.remove_callback(ProgressCallback)
+            trainer.add_callback(StepReport)
+            keep_tensorboard_logs(trainer, sharing.private_dir(staging) / "runs")  # args hold paths
+            started = time.monotonic()
+            result = trainer.train(resume_from_checkpoint=resume_from)
+            seconds = time.monotonic() - started
 
-
-def _train_in(staging: Path, args: TrainArgs, state, dataset, base, persona, model, tokenizer,
-              train_features, val_features, train_report, val_report, max_length,
-              bundle_dataset, callbacks) -> dict:
-    """Train into `staging` and move it to args.out (train_model's second half)."""
-    out = Path(args.out)
-    resume_from = open_staging(staging, args.resume, state)
-    log_path = sharing.private_dir(staging) / "train.log" if state.is_main_process else None
-    with log_file(log_path, state.is_main_process):
-        log.info(
-            "%d train / %d val examples, %d persona tokens to learn, window %d tokens",
-            len(train_features), len(val_features), train_report.persona_tokens, max_length,
-        )  # fmt: skip
-        device = pick_device().type
-        has_val = bool(val_features)
-        callbacks = [ValReport(), *callbacks]
-        if args.early_stop and has_val:
-            callbacks.append(EarlyStoppingCallback(early_stopping_patience=args.patience))
-        budget = TimeBudget(args.max_minutes) if args.max_minutes else None
-        callbacks += [budget] if budget else []
-        trainer = PersonaTrainer(
-            model=model,
-            args=training_arguments(args, staging / "checkpoints", has_val, device),
-            train_dataset=train_features,
-            eval_dataset=val_features or None,
-            data_collator=PadCollator(tokenizer.pad_token_id, 8 if device == "cuda" else 1),
-            processing_class=tokenizer,
-            callbacks=callbacks,
-        )
-        trainer.remove_callback(ProgressCallback)
-        trainer.add_callback(StepReport)
-        keep_tensorboard_logs(trainer, sharing.private_dir(staging) / "runs")  # args hold paths
-        started = time.monotonic()
-        result = trainer.train(resume_from_checkpoint=resume_from)
-        seconds = time.monotonic() - started
-
-        card = describe_run(
-            args, dataset, base.info, persona, trainer, seconds, bundle_dataset, max_length
-        )
-        card["training"]["train_loss"] = round(result.training_loss, 4)
-        card["training"]["stop_reason"] = stop_reason_of(trainer, args, budget)
-        card["dataset"].update(
-            train_examples=len(train_features),
-            val_examples=len(val_features),
-            max_length=max_length,
-            encoding={"train": asdict(train_report), "val": asdict(val_report)},
-        )
+            card = describe_run(
+                args, dataset, base.info, persona, trainer, seconds, bundle_dataset, max_length
+            )
+            card["training"]["train_loss"] = round(result.training_loss, 4)
+            card["training"]["stop_reason"] = stop_reason_of(trainer, args, budget)
+            card["dataset"].update(
+                train_examples=len(train_features),
+                val_examples=len(val_features),
+                max_length=max_length,
+                encoding={"train": asdict(train_report), "val": asdict(val_report)},
+            )
+            if state.is_main_process:
+                final = trainer.model
+                if args.lora:  # a plain model folder: the bot needs no peft
+                    final = final.merge_and_unload()
+                model_folder.save_model(final, tokenizer, staging)
+                # The serving path's copy guard: hashes of long runs of the training replies.
+                card["copy_guard"] = copy_index.write_index(staging, tokenizer, dataset.train,
+                                                            dataset.val)  # fmt: skip
+                model_folder.write_log(staging, trainer.state.log_history)
+                shutil.rmtree(staging / "checkpoints", ignore_errors=True)
+                write_pictures(staging, trainer.state.log_history, card, Path(args.data))
+                if bundle_dataset:
+                    release(Path(args.data))  # run's scratch dataset becomes part of the output
+                    shutil.move(str(args.data), str(sharing.private_dir(staging) / "dataset"))
+                # Where the inputs were on this machine: for `eval` later, never for publishing.
+                sharing.write_private(staging, "paths.json", {
+                    "base": base.info.get("name") if base.info.get("kind") == "folder" else None,
+                    "dataset": None if bundle_dataset else str(Path(args.data).resolve()),
+                })  # fmt: skip
+                model_folder.write_catgpt(staging, card)
+                model_folder.write_model_card(staging, card)
         if state.is_main_process:
-            final = trainer.model
-            if args.lora:  # a plain model folder: the bot needs no peft
-                final = final.merge_and_unload()
-            model_folder.save_model(final, tokenizer, staging)
-            # The serving path's copy guard: hashes of long runs of the training replies.
-            card["copy_guard"] = copy_index.write_index(staging, tokenizer, dataset.train,
-                                                        dataset.val)  # fmt: skip
-            model_folder.write_log(staging, trainer.state.log_history)
-            shutil.rmtree(staging / "checkpoints", ignore_errors=True)
-            write_pictures(staging, trainer.state.log_history, card, Path(args.data))
-            if bundle_dataset:
-                release(Path(args.data))  # run's scratch dataset becomes part of the output
-                shutil.move(str(args.data), str(sharing.private_dir(staging) / "dataset"))
-            # Where the inputs were on this machine: for `eval` later, never for publishing.
-            sharing.write_private(staging, "paths.json", {
-                "base": base.info.get("name") if base.info.get("kind") == "folder" else None,
-                "dataset": None if bundle_dataset else str(Path(args.data).resolve()),
-            })  # fmt: skip
-            model_folder.write_catgpt(staging, card)
-            model_folder.write_model_card(staging, card)
-    if state.is_main_process:
-        move_into_place(staging, out)
-        log.info("model folder written: %s (%s)", out, card["training"]["stop_reason"])
-    state.wait_for_everyone()
-    return card
+            move_into_place(staging, out)
+            log.info("model folder written: %s (%s)", out, card["training"]["stop_reason"])
+        state.wait_for_everyone()
+        return card
 
 
 def keep_tensorboard_logs(trainer, folder: Path) -> None:
