@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from training.data.cleaning import CleaningOptions, TextCleaner
-from training.errors import ExportError
 from training.data.messages import Message
+from training.errors import ExportError
 from training.readers import ReadReport, find_sources, read_source
 
 SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, categories=["Cs"])

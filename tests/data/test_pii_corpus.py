@@ -1,4 +1,4 @@
-"""Precision and recall of masking, per kind, on a hand-labelled corpus (tests/data/pii_corpus.jsonl).
+"""Precision and recall of masking, per kind, on a hand-labelled corpus (pii_corpus.jsonl).
 
 Each line: `kind` (what the text holds, or `none`), `text` (a turn; a line break joins two
 messages) and `masked` (exactly what prepare must make of it). `none` lines are ordinary

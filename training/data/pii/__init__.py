@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-
 from urllib.parse import unquote
 
 from training.data.pii import ids, links, patterns, secrets
@@ -147,7 +146,8 @@ class PiiMasker:
         for start, end in fenced:
             for inner_start, inner_end, kind in links.secrets_in_link(text[start:end]):
                 if kind.startswith("judge:"):
-                    kind = self._judge(kind[6:], unquote(text[start + inner_start:start + inner_end]))
+                    value = unquote(text[start + inner_start:start + inner_end])
+                    kind = self._judge(kind[6:], value)
                 if kind:
                     found.add(start + inner_start, start + inner_end, kind)
         if "@" in text:

@@ -96,4 +96,4 @@ def _taiwan_ok(number: str) -> bool:
     code = _TAIWAN_LETTERS.index(number[0]) + 10
     digits = [code // 10, code % 10, *map(int, number[1:])]
     weights = (1, 9, 8, 7, 6, 5, 4, 3, 2, 1, 1)
-    return sum(d * w for d, w in zip(digits, weights)) % 10 == 0
+    return sum(d * w for d, w in zip(digits, weights, strict=False)) % 10 == 0

@@ -43,8 +43,8 @@ INVITE = re.compile(
 # Letters and digits of any script (non-ASCII addresses are valid: RFC 6531). Spaces may
 # sit around the @ and the dots (`alice @ example . com`), the dot may be the ideographic
 # full stop (`alice@example。com`), and a line break (two messages of one turn) may split
-# it. With a space or line break before the @, or a space around a dot, the address must end in a common
-# top-level domain (is_email): `ping @chen.li` is a mention.
+# it. With a space or line break before the @, or a space around a dot, the address must end
+# in a common top-level domain (is_email): `ping @chen.li` is a mention.
 EMAIL = re.compile(
     r"(?<![\w.%+-])[\w.%+-]*\w(?P<at>\s*\n\s*@\s*|[ \t]*@\s*)"
     r"(?P<domain>(?:[^\W_](?:[\w-]*[^\W_])?[ \t]?[.\u3002][ \t]?)+)(?P<tld>[^\W\d_]{2,})(?![\w-])"
@@ -132,7 +132,8 @@ def is_card(candidate: str) -> bool:
         return True  # spaced single digits
     if not separators:  # only a line break: two messages split an unbroken number
         return len(digits) <= 16
-    groups = tuple(len(group) for group in _GROUP.findall(candidate.replace("\n", next(iter(separators)))))
+    joined = candidate.replace("\n", next(iter(separators)))
+    groups = tuple(len(group) for group in _GROUP.findall(joined))
     return groups in _CARD_GROUPS
 
 

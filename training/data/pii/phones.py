@@ -3,10 +3,11 @@
 A number written with its `+country` code is read the same way anywhere. One written the
 national way (`030 901820`, `06 12 34 56 78`, `020 7946 0958`) only means something in its
 country, so it is tried in the region the user named (`--phone-region`) and then in the
-countries most Discord users write from; it is masked if it is a number of one of them
-(issued, or of the right length and grouped as phones are). libphonenumber's matcher (at `POSSIBLE` leniency: right length for the country) finds
-the candidates, and `_believable` judges them: validity and number type, the trunk prefix,
-how the number is grouped; dates, counts and ranges are turned down before (not_a_phone).
+countries most Discord users write from; it is masked if it is a number of one of them (issued,
+or of the right length and grouped as phones are). libphonenumber's matcher (at `POSSIBLE`
+leniency: right length for the country) finds the candidates, and `_believable` judges them:
+validity and number type, the trunk prefix, how the number is grouped; dates, counts and ranges
+are turned down before (not_a_phone).
 
 The matcher is the costly part of masking, so it only sees short windows around clusters
 of seven or more digits, never whole messages.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import pairwise
 
 import phonenumbers
 
@@ -103,7 +105,7 @@ def not_a_phone(cluster: str) -> bool:
         return True  # `4-20 / 6737`, `168-490 / 22`: two things side by side
     groups = [int(group) for group in re.findall(r"\d+", cluster)]
     tail = groups[1:] if len(groups) >= 5 else groups
-    if len(tail) >= 4 and all(b - a == 1 for a, b in zip(tail, tail[1:])):
+    if len(tail) >= 4 and all(b - a == 1 for a, b in pairwise(tail)):
         return True
     return _ISBN10.fullmatch(cluster) is not None and isbn10_ok(cluster)
 
