@@ -114,9 +114,11 @@ def cut_at_turn(text: str, pattern: re.Pattern) -> str:
 
 
 # A line after the first that starts like a turn label: `bob:`, `**bob**:`, `@bob:` (one word, a
-# letter in it, at most 32 characters as Discord names are), then a space or the end. Not
-# `10:30`, not `https://`, not `1.:`, not `:)`.
-_LABEL_LINE = re.compile(r"\n[ \t]*(?=[^\s:]*[^\W\d_])[^\s:]{1,32}:(?=\s|$)")
+# letter in it, at most 32 characters as Discord names are, not counting the Markdown or `@`
+# around it), then a space or the end. Not `10:30`, not `https://`, not `1.:`, not `:)`.
+_LABEL_LINE = re.compile(
+    r"\n[ \t]*[*_~@]*(?=[^\s:*~]*[^\W\d_])[^\s:*~]{1,32}[*_~]*:(?=\s|$)"
+)
 
 
 def cut_at_label_line(text: str) -> str:
