@@ -126,9 +126,7 @@ class NaiveEngine:
 
     def __init__(self, generator):
         self.generator = generator
-        self.persona = generator.persona
-        self.aliases = tuple(generator.aliases)
-        self.persona_names = (self.persona, *self.aliases)
+        self.card = generator.card
 
     async def reply(self, messages) -> str:
         loop = asyncio.get_running_loop()
@@ -233,11 +231,11 @@ async def run_load(engine, concurrency: int, timeout: float, settings_kwargs: di
 
 
 def run_one(kind: str, generator, concurrency: int, args, api_base: str | None = None) -> dict:
-    from bot.engine import Engine
-    from bot.remote_engine import RemoteEngine
+    from bot.engines.local import LocalEngine
+    from bot.engines.remote import RemoteEngine
 
     if kind == "bot":
-        engine = Engine(generator, queue_size=args.queue_size, max_batch=args.max_batch)
+        engine = LocalEngine(generator, queue_size=args.queue_size, max_batch=args.max_batch)
     elif api_base is not None:
         engine = RemoteEngine.from_folder(
             args.folder,
@@ -251,7 +249,7 @@ def run_one(kind: str, generator, concurrency: int, args, api_base: str | None =
         engine = NaiveEngine(generator)
     # Fresh loop per run so the default executor (the baseline's pool) starts empty each time.
     result = asyncio.run(run_load(engine, concurrency, args.timeout, {"history": args.history}))
-    if isinstance(engine, Engine | RemoteEngine):
+    if isinstance(engine, LocalEngine | RemoteEngine):
         engine.close(5.0)
         result["batches"] = engine.stats.get("batches")
     return result
@@ -262,7 +260,7 @@ SERVER_OPTIONS = {"serve": (), "serve-cb": CB_OPTIONS}
 
 def run_served(kind: str, levels: list[int], args) -> dict:
     """Every level against one `transformers serve` process for `kind`."""
-    from bot.remote_engine import RemoteEngine
+    from bot.engines.remote import RemoteEngine
 
     results = {}
     options = SERVER_OPTIONS[kind]
@@ -318,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)  # process-wide: the same for bot and baseline
 
     hf_logging.disable_progress_bar()
-    from catgpt.generator import load_replier
+    from catgpt.local_backend import load_replier
 
     folder = args.folder = build_model_folder(args.tokenizer, args.max_new_tokens)
     # The reply path the bot's engine drives (prompt, model, cut, cleaning); both sides share it.

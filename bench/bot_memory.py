@@ -27,7 +27,7 @@ CHILD = """
 import json, sys
 from pathlib import Path
 import bot.cli, bot.client  # the whole bot, Discord side included
-from bot.backend import load_engine
+from bot.engines import load_engine
 from bot.settings import load_settings, read_environment
 
 settings = load_settings(read_environment(None), require_token=False)

@@ -1,4 +1,4 @@
-"""Reply cleaning per reply: this checkout's catgpt/cleaning.py against another revision's.
+"""Reply cleaning per reply: this checkout's catgpt/reply_cleaning.py against another revision's.
 
     .venv/bin/python bench/clean_reply.py                # against main
     .venv/bin/python bench/clean_reply.py --baseline 5ef7a06
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from catgpt import cleaning  # noqa: E402
+from catgpt import reply_cleaning as cleaning  # noqa: E402
 
 WORDS = ("nya meow fish sleepy warm sun lol ok <@123456789012345678> @everyone https://x.example "
          "game tonight").split()  # fmt: skip
@@ -32,7 +32,7 @@ NAMES = ["mochi", "mochi-chan"]
 
 def baseline_module(revision: str):
     source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{revision}:catgpt/cleaning.py"],
+        ["git", "-C", str(ROOT), "show", f"{revision}:catgpt/reply_cleaning.py"],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     path = Path(tempfile.mkdtemp()) / "baseline_cleaning.py"

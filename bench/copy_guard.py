@@ -7,18 +7,18 @@
 
 MODEL is a folder `catgpt-train train` (or `run`, or `make demo`) wrote, with its copy_index.json;
 the contexts are its val split (MODEL/private/dataset, else the dataset it was trained on, else
---data). The reply path is the bot's (catgpt.generator.load_replier). The guard off sends the
+--data). The reply path is the bot's (catgpt.local_backend.load_replier). The guard off sends the
 first draw; the guard on draws again, up to 3 times, for the replies that share a run of the
 folder's n tokens with a training reply, and sends the least copying one. So the guard's first
 draw *is* the unguarded reply, and both sides come from one pass (eval does the same,
-training/model/evaluation.py's sample_replies): guard off = the first draw and its time, guard
+training/model/measures.py's sample_replies): guard off = the first draw and its time, guard
 on = what was sent and the whole call's time. Two separate passes would not compare: on this
 2-core CPU the first batch of 8 demo replies took 64.9 s, and the same batch again 29.4 s (an
 earlier version of this bench, alternating the sides), far more than the guard costs.
 
 Latency: the wall time of the call a reply came in (with --batch-size 1, the default: a quiet
 bot answering one mention; with more, the batch's, which its askers all wait for). Copy shares:
-eval's measures (training/model/evaluation.py): exact copies of a training reply of 20+
+eval's measures (training/model/measures.py): exact copies of a training reply of 20+
 characters, and replies sharing a run of the guard's n tokens with a training reply, beside the
 same measures for the real held-out replies.
 
@@ -45,7 +45,6 @@ sys.path.insert(0, str(ROOT))
 import random  # noqa: E402
 import time  # noqa: E402
 
-from catgpt.cleaning import clean_reply, cut_at_turn, turn_pattern  # noqa: E402
 from catgpt.copy_guard import CopyGuard, CopyIndex, load_guard  # noqa: E402
 from catgpt.folder import (  # noqa: E402
     folder_max_new_tokens,
@@ -53,17 +52,18 @@ from catgpt.folder import (  # noqa: E402
     load_fast_tokenizer,
     read_card,
 )
-from catgpt.generator import load_replier  # noqa: E402
+from catgpt.local_backend import load_replier  # noqa: E402
 from catgpt.prompt import prompt_builder_for  # noqa: E402
 from catgpt.reply import Completion, Replier  # noqa: E402
-from training.model.evaluate import dataset_of  # noqa: E402
-from training.model.evaluation import (  # noqa: E402
+from catgpt.reply_cleaning import clean_reply, cut_at_turn, turn_pattern  # noqa: E402
+from training.model.eval_step import dataset_of  # noqa: E402
+from training.model.features import load_dataset  # noqa: E402
+from training.model.measures import (  # noqa: E402
     guard_figures,
     pick_contexts,
     sample_replies,
     split_target,
 )
-from training.model.features import load_dataset  # noqa: E402
 from training.model.model_folder import read_catgpt  # noqa: E402
 
 

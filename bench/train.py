@@ -19,7 +19,7 @@ examples, with the same optimizer and learning rate, for the same number of epoc
 Data: the shipped sample export (data/sample) prepared with `prepare`'s own API, rendered with our
 chat template for both recipes so only the recipe differs. Tokenizer: SmolLM2's (GPT-2's cannot be
 downloaded here; both are byte-level BPE of a similar size, 49k vs 50k). Val loss is measured the
-same way for both, by one function (training/model/evaluation.py's `persona_loss`) on the same
+same way for both, by one function (training/model/measures.py's `persona_loss`) on the same
 val features after training: mean cross-entropy per persona token. Both run on the CPU (GPUs are
 hidden): the original loop has no device handling, and the comparison is of recipes, not devices.
 """
@@ -48,8 +48,8 @@ sys.path.insert(0, str(ROOT))
 
 from training.model.bases import load_folder, smollm2_folder  # noqa: E402
 from training.model.chat_template import install_chat_template  # noqa: E402
-from training.model.evaluation import persona_loss  # noqa: E402
 from training.model.features import encode_split, load_dataset  # noqa: E402
+from training.model.measures import persona_loss  # noqa: E402
 from training.model.trainer import TrainArgs, train_model  # noqa: E402
 
 ORIGINAL_LENGTH, ORIGINAL_BATCH, OUR_BATCH = 512, 2, 8

@@ -45,8 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _console(args, settings) -> int:
-    from bot.backend import load_engine
     from bot.console import run_console
+    from bot.engines import load_engine
 
     engine = load_engine(settings)
     try:

@@ -10,18 +10,17 @@ from collections.abc import Callable
 import discord
 from discord.ext import commands
 
-from bot.backend import load_engine as engine_for
 from bot.cogs import NO_MENTIONS, NOTICES
 from bot.cogs.admin import Admin
 from bot.cogs.chat import GuildMembers
 from bot.cogs.errors import ErrorHandler
 from bot.cogs.mentions import Mentions
 from bot.cogs.slash import Slash
-from bot.conversation import MentionContext
+from bot.conversation import MentionContext, discord_ids
 from bot.cooldown import UserCooldown
-from bot.engine import Engine
+from bot.engines import load_engine as engine_for
+from bot.engines.local import LocalEngine
 from bot.inflight import InFlight
-from bot.persona_card import discord_ids, read_persona_card
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,8 +45,8 @@ class CatGPTBot(commands.AutoShardedBot):
         self,
         settings: Settings,
         *,
-        engine: Engine | None = None,
-        load_engine: Callable[[], Engine] | None = None,
+        engine: LocalEngine | None = None,
+        load_engine: Callable[[], LocalEngine] | None = None,
         **options,
     ):
         options.setdefault("intents", intents_for(settings))
@@ -74,9 +73,9 @@ class CatGPTBot(commands.AutoShardedBot):
             # Loading weights takes seconds. This runs after the HTTP login and before the
             # gateway connects; a thread keeps the event loop free meanwhile (signals).
             self.engine = await asyncio.to_thread(self._load_engine)
-        # Read once here for what the bot needs beside the engine: the persona's own accounts
-        # (labelled apart, like a namesake: catgpt/labels.py) and the conversation shape.
-        card = read_persona_card(self.settings.model)
+        # The persona card the engine read at load (catgpt.json, read once): the persona's own
+        # accounts (labelled apart, like a namesake: catgpt/labels.py) and the conversation shape.
+        card = self.engine.card
         account_ids = discord_ids(card)
         # One cooldown, one in-flight tracker and one membership cache (the DM policy) for
         # both ways of talking to the persona.
@@ -89,8 +88,8 @@ class CatGPTBot(commands.AutoShardedBot):
             persona_accounts=account_ids,
         )
         mention_context = MentionContext(
-            persona=self.engine.persona,
-            aliases=self.engine.aliases,
+            persona=card.name,
+            aliases=card.aliases,
             account_ids=account_ids,
             # Turns as training made them (catgpt.json), at most CATGPT_HISTORY of them: the
             # same bound the engine's prompts get (catgpt.prompt.limits).

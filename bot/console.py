@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from bot.errors import EngineError
-from catgpt.cleaning import prepare_reply, typing_pause
 from catgpt.labels import speaker_label
+from catgpt.reply_cleaning import prepare_reply, typing_pause
 
 DEMO_LINES = (
     "hi mochi! what are you up to?",
@@ -43,8 +43,8 @@ def chat_lines(
     bursts: a reply's lines as separate `persona:` lines (CATGPT_BURSTS, as the bot sends them),
     with `pause(seconds)` between them where given (a terminal; not a pipe).
     """
-    persona = engine.persona
-    names = engine.persona_names
+    persona = engine.card.name
+    names = engine.card.names
     # `--name mochi` (the real person trying their bot) must not read as the persona's turns.
     label = speaker_label(name, names)
     turns: list[dict] = []
@@ -113,7 +113,7 @@ def run_console(
         lines = _interactive_lines(name)
     else:
         lines = _stdin_lines(stdin)
-    stderr.write(f"Chatting with {engine.persona}. {HELP}\n" if interactive else "")
+    stderr.write(f"Chatting with {engine.card.name}. {HELP}\n" if interactive else "")
     try:
         chat_lines(
             engine,

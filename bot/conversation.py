@@ -25,6 +25,7 @@ from collections.abc import Iterable
 import discord
 
 from bot.memory import ChannelMemory, SeenMessage
+from catgpt.folder import PersonaCard
 from catgpt.labels import person_label
 from catgpt.turns import MAX_CHAIN, ChannelTurns, TurnShape
 
@@ -56,6 +57,20 @@ def readable_text(message: discord.Message, me_id: int, persona: str) -> str:
 
 def _literal(text: str):
     return lambda _match: text
+
+
+def discord_ids(card: PersonaCard) -> frozenset[int]:
+    """The card's `persona.account_ids` as Discord's integers."""
+    raw = card.account_ids
+    # Ids are written as strings (JSON numbers lose digits past 2**53) or numbers; an export
+    # without ids has none to give, so anything else is skipped, not an error.
+    ids = [v for v in raw if v.isascii() and v.isdigit()]
+    if len(ids) < len(raw):
+        log.warning(
+            "catgpt.json: %d persona account id(s) are not Discord ids; ignored",
+            len(raw) - len(ids),
+        )
+    return frozenset(int(v) for v in ids)
 
 
 def label_for(

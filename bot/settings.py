@@ -10,6 +10,10 @@ short and does not look like a token (`shown`).
 Split by job: bot/setting_values.py reads one value (numbers, booleans, ids) and holds the
 quoting rule; bot/serving_settings.py reads the backend and the shards; this module says which
 settings there are and checks them together.
+
+Why not pydantic-settings: its `hide_input_in_errors` hides every value, where we quote short
+non-secret ones back to help the fix; the cross-field checks and the one-line error would stay
+ours, so it would be a dependency without less code (docs/design.md).
 """
 
 from __future__ import annotations
@@ -60,8 +64,8 @@ class Settings:
     message_content: bool = False
     shutdown_timeout: float = 10.0
     log_level: str = "INFO"
-    # Where replies are generated (bot/backend.py): `local` loads the weights here, `openai`
-    # asks an OpenAI-compatible completions server; checked by bot/serving_settings.py.
+    # Where replies are generated (bot/engines/): `local` loads the weights here, `openai` asks
+    # an OpenAI-compatible completions server; checked by bot/serving_settings.py.
     backend: str = "local"
     api_base: str | None = None
     api_model: str | None = None

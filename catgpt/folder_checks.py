@@ -13,7 +13,7 @@ newline shows its replies as another speaker's).
 
 `temperature: 0` means greedy decoding, as OpenAI-compatible servers read it (transformers
 would refuse to sample with it): `generation_settings` returns such a config with
-`do_sample: false`, and the local backend decodes the same way (catgpt.generator).
+`do_sample: false`, and the local backend decodes the same way (catgpt.local_backend).
 
 Pure functions over the parsed JSON; catgpt.folder reads the files and calls them.
 """

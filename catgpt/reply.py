@@ -1,16 +1,17 @@
 """The one reply path: conversations in, the persona's cleaned replies out.
 
     conversation ─► PromptBuilder.build ─► Backend.complete ─► cut to the reply budget
-                    (catgpt.prompt)        (the model call)     ─► cut at another speaker's label
-                                                                ─► clean_reply (catgpt.cleaning)
-                                                                ─► copy guard (catgpt.copy_guard)
+                    (catgpt.prompt)        (the model call)  ─► cut at another speaker's label
+                                                             ─► clean_reply
+                                                                (catgpt.reply_cleaning)
+                                                             ─► copy guard (catgpt.copy_guard)
 
 The bot's engines call it for each request or batch (the console goes through an engine), and
 `catgpt-train eval` samples through it, so the figures eval reports describe the replies users
 get. The model call is a backend, and one Replier serves either:
-- `catgpt.generator.LocalBackend`: the weights in this process, called in batches from the
+- `catgpt.local_backend.LocalBackend`: the weights in this process, called in batches from the
   local engine's worker thread (`replies`);
-- `bot.remote_engine.RemoteBackend`: an OpenAI-compatible completions server, awaited on the
+- `bot.engines.remote.RemoteBackend`: an OpenAI-compatible completions server, awaited on the
   remote engine's event loop (`areplies`; its `complete` serves a synchronous caller).
 `replies` and `areplies` drive one sequence of steps (`_steps`): the first draw, then, with the
 copy guard, the draws again for the replies that copy; only how the backend is called differs.
@@ -19,7 +20,7 @@ The reply budget: a completion is cut to what max_new_tokens tokens can hold (it
 characters each) before anything else reads it. A local model never writes more; a server that
 answers megabytes anyway costs the cleaning and the guard milliseconds, not seconds.
 
-No torch here: `catgpt.generator.load_replier` builds the local path (and imports torch).
+No torch here: `catgpt.local_backend.load_replier` builds the local path (and imports torch).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal, Protocol
 
-from catgpt.cleaning import clean_reply, cut_at_turn, turn_pattern
 from catgpt.folder import PersonaCard
 from catgpt.prompt import Conversation, Prompt, PromptBuilder
+from catgpt.reply_cleaning import clean_reply, cut_at_turn, turn_pattern
 
 if TYPE_CHECKING:
     from catgpt.copy_guard import CopyGuard
@@ -102,14 +103,6 @@ class Replier:
         self.card = card
         self.guard = guard
         self._token_chars = longest_token_chars(prompts.tokenizer)
-
-    @property
-    def persona(self) -> str:
-        return self.card.name
-
-    @property
-    def aliases(self) -> tuple[str, ...]:
-        return self.card.aliases
 
     @property
     def max_new_tokens(self) -> int:

@@ -16,7 +16,7 @@ from bot.conversation import label_for
 from bot.cooldown import UserCooldown
 from bot.inflight import InFlight
 from bot.settings import DMS_MEMBERS, Settings
-from catgpt.cleaning import prepare_reply, typing_pause
+from catgpt.reply_cleaning import prepare_reply, typing_pause
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class ChatCog(commands.Cog):
         return True
 
     def label(self, user: discord.abc.User) -> str:
-        return label_for(user, self.engine.persona_names, self.persona_accounts)
+        return label_for(user, self.engine.card.names, self.persona_accounts)
 
     def reply_chunks(self, text: str, guild: discord.Guild | None) -> list[str]:
         """The messages that say `text`, without a `name:` prefix of the persona or the bot.
@@ -146,12 +146,12 @@ class ChatCog(commands.Cog):
         """
         me = self.bot.user
         display = getattr(guild.me, "display_name", me.name) if guild else me.name
-        # <#id> in a reply reads as #name, as the server shows it (catgpt.cleaning).
+        # <#id> in a reply reads as #name, as the server shows it (catgpt.reply_cleaning).
         lookup = guild.get_channel_or_thread if guild else None
         channels = (lambda i: getattr(lookup(i), "name", None)) if lookup else None
         return prepare_reply(
             text,
-            [*self.engine.persona_names, me.name, display],
+            [*self.engine.card.names, me.name, display],
             channel_names=channels,
             bursts=self.settings.bursts,
         )

@@ -24,6 +24,7 @@ from discord.ext.test import backend, factories
 from bot.client import CatGPTBot
 from bot.errors import EngineClosed
 from bot.settings import Settings
+from catgpt.folder import PersonaCard
 
 PERSONA = "mochi"
 
@@ -100,18 +101,13 @@ async def until(condition, timeout: float = DEADLINE) -> bool:
 
 
 class FakeEngine:
-    """Stands in for bot.engine.Engine: same surface, answers from `respond(messages)`."""
+    """Stands in for bot.engines.local.LocalEngine: same surface, answers from `respond()`."""
 
-    def __init__(self, respond=None):
-        self.persona = PERSONA
-        self.aliases = ("mochi-chan",)
+    def __init__(self, respond=None, card: PersonaCard | None = None):
+        self.card = card or PersonaCard(name=PERSONA, aliases=("mochi-chan",))
         self.respond = respond or (lambda messages: f"nya~ you said: {messages[-1]['content']}")
         self.calls: list[list[dict]] = []
         self.closed = False
-
-    @property
-    def persona_names(self) -> tuple[str, ...]:
-        return (self.persona, *self.aliases)
 
     def submit(self, messages) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.backend import load_engine
+from bot.engines import load_engine
 from bot.errors import SettingsError
 from bot.settings import load_settings
 
@@ -65,27 +65,32 @@ def test_a_secret_in_the_url_is_refused_without_echoing_it(model_dir):
 
 
 def test_the_factory_builds_what_the_backend_names(model_dir, monkeypatch):
-    import bot.engine
-    import bot.remote_engine
+    import bot.engines.local
+    import bot.engines.remote
 
     built = []
-    monkeypatch.setattr(bot.engine.Engine, "from_settings", lambda s: built.append("local"))
     monkeypatch.setattr(
-        bot.remote_engine.RemoteEngine, "from_settings", lambda s: built.append("openai")
+        bot.engines.local.LocalEngine, "from_settings", lambda s: built.append("local")
+    )
+    monkeypatch.setattr(
+        bot.engines.remote.RemoteEngine, "from_settings", lambda s: built.append("openai")
     )
     load_engine(settings(model_dir))
     load_engine(settings(model_dir, CATGPT_BACKEND="openai", CATGPT_API_BASE="http://h/v1"))
     assert built == ["local", "openai"]
 
 
-@pytest.mark.parametrize(("env", "where"), [
-    # A key pasted into the wrong setting is never echoed back.
-    ({"CATGPT_BACKEND": KEY}, "CATGPT_BACKEND"),
-    ({"CATGPT_API_BASE": f"{KEY}.example/v1", "CATGPT_BACKEND": "openai"}, "CATGPT_API_BASE"),
-    ({"CATGPT_SHARD_COUNT": "2", "CATGPT_SHARD_IDS": KEY}, "CATGPT_SHARD_IDS"),
-    # A Unicode digit is a digit to str.isdigit, not to int(): an error, not a traceback.
-    ({"CATGPT_SHARD_COUNT": "2", "CATGPT_SHARD_IDS": "²"}, "CATGPT_SHARD_IDS"),
-])
+@pytest.mark.parametrize(
+    ("env", "where"),
+    [
+        # A key pasted into the wrong setting is never echoed back.
+        ({"CATGPT_BACKEND": KEY}, "CATGPT_BACKEND"),
+        ({"CATGPT_API_BASE": f"{KEY}.example/v1", "CATGPT_BACKEND": "openai"}, "CATGPT_API_BASE"),
+        ({"CATGPT_SHARD_COUNT": "2", "CATGPT_SHARD_IDS": KEY}, "CATGPT_SHARD_IDS"),
+        # A Unicode digit is a digit to str.isdigit, not to int(): an error, not a traceback.
+        ({"CATGPT_SHARD_COUNT": "2", "CATGPT_SHARD_IDS": "²"}, "CATGPT_SHARD_IDS"),
+    ],
+)
 def test_a_bad_server_or_shard_setting_is_one_line_that_echoes_no_secret(model_dir, env, where):
     with pytest.raises(SettingsError) as caught:
         settings(model_dir, **env)

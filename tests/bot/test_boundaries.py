@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHECK = """
 import sys
-import bot.engine, catgpt.generator, catgpt.reply, catgpt.cleaning
+import bot.engines.local, catgpt.local_backend, catgpt.reply, catgpt.reply_cleaning
 assert "discord" not in sys.modules, "the engine side imported discord"
 import bot.client, bot.cli, bot.console
 for name in list(sys.modules):
@@ -21,7 +21,7 @@ print("ok")
 CHECK_SHARED = """
 import sys
 import catgpt.errors, catgpt.labels, catgpt.runtime, catgpt.folder, catgpt.prompt
-import catgpt.cleaning, catgpt.reply, catgpt.generator
+import catgpt.reply_cleaning, catgpt.reply, catgpt.local_backend
 for name in list(sys.modules):
     assert not name.startswith(("training", "bot", "discord")), "catgpt/ imported " + name
 import training.cli, training.data.pipeline, training.model.trainer, training.commands.run
@@ -40,7 +40,7 @@ print("ok")
 # and the cleaning, rendered with a tokenizer that is not AutoTokenizer (which pulls torch).
 CHECK_NO_TORCH = """
 import sys
-from catgpt.cleaning import clean_reply
+from catgpt.reply_cleaning import clean_reply
 from catgpt.folder import read_card
 from catgpt.prompt import PromptBuilder
 from catgpt.reply import Completion, Replier
@@ -55,8 +55,8 @@ prompt = prompts.build([{"role": "user", "name": "alice", "content": "hi"}])
 assert prompt.text == "alice: hi<|endoftext|>mochi:", prompt.text
 assert clean_reply("mochi: hi @everyone", card.names) == "hi @\u200beveryone"
 assert "torch" not in sys.modules, "rendering a prompt imported torch"
-from bot.remote import CompletionsClient
-from bot.remote_engine import load_remote_replier  # the folder's bounds and template, no weights
+from bot.engines.completions_client import CompletionsClient
+from bot.engines.remote import load_remote_replier  # the folder's bounds and template, no weights
 replier = load_remote_replier(folder, CompletionsClient("http://127.0.0.1:9/v1"), history=4)
 assert replier.prompts.build([{"role": "user", "name": "alice", "content": "hi"}]) == prompt
 assert replier.finish(prompt, Completion(" mochi: hi\\nalice: x", "eos")).text == "hi"

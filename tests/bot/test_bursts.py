@@ -9,7 +9,7 @@ import pytest
 
 from bot.console import chat_lines
 from bot.settings import Settings, load_settings
-from catgpt.cleaning import MAX_BURSTS, split_bursts, typing_pause
+from catgpt.reply_cleaning import MAX_BURSTS, split_bursts, typing_pause
 
 from .conftest import FakeEngine, config, mention, started
 

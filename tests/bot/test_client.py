@@ -11,9 +11,10 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext import commands
 
-from bot.engine import Engine
+from bot.engines.local import LocalEngine
 from bot.errors import EngineClosed
 from bot.settings import Settings
+from catgpt.folder import read_card
 
 from .conftest import FakeEngine, config, mention, started, until
 from .test_engine import GatedGenerator
@@ -40,7 +41,7 @@ async def test_setup_hook_loads_the_engine_off_the_event_loop(tmp_path, synced):
 
     client = await started(Settings(model=tmp_path), load_engine=load)
     assert threads and threads[0] is not threading.main_thread()
-    assert client.engine.persona == "mochi"
+    assert client.engine.card.name == "mochi"
     assert {"Mentions", "Slash", "Admin", "ErrorHandler"} <= set(client.cogs)
     assert synced == []  # no development guild: nothing synced, never globally at start
     await dpytest.empty_queue()
@@ -75,7 +76,7 @@ async def test_owner_sync_is_a_command_not_a_chat_line(tmp_path, synced):
 
 async def test_shutdown_lets_the_reply_in_progress_finish(tmp_path, synced):
     generator = GatedGenerator()
-    engine = Engine(generator, queue_size=4, max_batch=4)
+    engine = LocalEngine(generator, queue_size=4, max_batch=4)
     client = await started(Settings(model=tmp_path, cooldown=0), engine)
     _, channel, (alice, _) = config()
 
@@ -93,11 +94,11 @@ async def test_shutdown_lets_the_reply_in_progress_finish(tmp_path, synced):
 
 
 async def test_a_mention_is_answered_by_the_real_engine(tiny_model_dir, tmp_path, synced):
-    from catgpt.cleaning import prepare_reply
-    from catgpt.generator import load_replier
+    from catgpt.local_backend import load_replier
+    from catgpt.reply_cleaning import prepare_reply
 
     generator = load_replier(tiny_model_dir, device="cpu")
-    engine = Engine(generator, queue_size=4, max_batch=4)
+    engine = LocalEngine(generator, queue_size=4, max_batch=4)
     client = await started(Settings(model=tiny_model_dir, cooldown=0), engine)
     _, channel, (alice, _) = config()
     try:
@@ -144,7 +145,9 @@ async def test_the_persona_card_s_account_ids_reach_both_chat_paths(tmp_path, sy
     (tmp_path / "catgpt.json").write_text(
         json.dumps({"persona": {"name": "mochi", "account_ids": ["123456789012345678", 42]}})
     )
-    client = await started(Settings(model=tmp_path, cooldown=0), FakeEngine())
+    # The card as the engine read it at load: the bot reads catgpt.json through it, not again.
+    engine = FakeEngine(card=read_card(tmp_path))
+    client = await started(Settings(model=tmp_path, cooldown=0), engine)
     expected = frozenset({123456789012345678, 42})
     assert client.get_cog("Mentions").mention_context.account_ids == expected
     assert client.get_cog("Slash").persona_accounts == expected

@@ -7,10 +7,11 @@ import threading
 
 import pytest
 
-from bot.engine import Engine
+from bot.engines.local import LocalEngine
 from bot.errors import EngineBusy, EngineClosed, GenerationError
-from catgpt.cleaning import cut_at_turn, turn_pattern
-from catgpt.generator import load_replier
+from catgpt.folder import PersonaCard
+from catgpt.local_backend import load_replier
+from catgpt.reply_cleaning import cut_at_turn, turn_pattern
 
 from .conftest import DEADLINE, until, wait_until
 
@@ -40,8 +41,8 @@ def generator(tiny_model_dir):
 
 
 def test_loads_the_folder_contract(generator):
-    assert generator.persona == "mochi"
-    assert generator.aliases == ("mochi-chan",)
+    assert generator.card.name == "mochi"
+    assert generator.card.aliases == ("mochi-chan",)
     assert generator.backend.context_window == 128
     assert generator.max_new_tokens == 12  # from generation_config.json
     text = generator.prompts.tokenizer.decode(generator.prompts.build(CONVERSATIONS[0]).ids)
@@ -81,7 +82,7 @@ def test_stops_when_the_model_starts_another_speakers_turn():
 
 
 async def test_engine_replies_like_the_generator(generator, tiny_model_dir):
-    engine = Engine(generator, queue_size=8, max_batch=4)
+    engine = LocalEngine(generator, queue_size=8, max_batch=4)
     try:
         replies = await asyncio.gather(*(engine.reply(c) for c in CONVERSATIONS))
     finally:
@@ -93,8 +94,7 @@ async def test_engine_replies_like_the_generator(generator, tiny_model_dir):
 class GatedGenerator:
     """Blocks inside generate() until released, so tests can fill the queue behind it."""
 
-    persona = "mochi"
-    aliases = ()
+    card = PersonaCard(name="mochi")
 
     def __init__(self, fail_on: str | None = None):
         self.entered = threading.Event()
@@ -124,7 +124,7 @@ def say(text: str) -> list[dict]:
 def held_engine(first: str, *, queue_size: int, max_batch: int, fail_on: str | None = None):
     """An engine whose worker is inside generate() for `first`, held until generator.release."""
     generator = GatedGenerator(fail_on=fail_on)
-    engine = Engine(generator, queue_size=queue_size, max_batch=max_batch)
+    engine = LocalEngine(generator, queue_size=queue_size, max_batch=max_batch)
     running = engine.submit(say(first))
     assert generator.entered.wait(5)
     return generator, engine, running
@@ -168,7 +168,7 @@ def test_full_queue_answers_busy_at_once():
 def test_a_failed_generation_does_not_kill_the_worker():
     generator = GatedGenerator(fail_on="bad")
     generator.release.set()
-    engine = Engine(generator, queue_size=4, max_batch=4)
+    engine = LocalEngine(generator, queue_size=4, max_batch=4)
     with pytest.raises(GenerationError):
         engine.submit(say("bad")).result(5)
     assert engine.submit(say("good")).result(5) == "re: good"
@@ -241,7 +241,7 @@ async def test_cancelling_the_awaiting_task_cancels_the_queued_request():
 def test_close_finishes_queued_work_within_the_timeout():
     generator = GatedGenerator()
     generator.release.set()
-    engine = Engine(generator, queue_size=4, max_batch=1)
+    engine = LocalEngine(generator, queue_size=4, max_batch=1)
     futures = [engine.submit(say(str(n))) for n in range(3)]
     assert engine.close(5.0)
     assert [f.result(0) for f in futures] == ["re: 0", "re: 1", "re: 2"]
@@ -249,7 +249,7 @@ def test_close_finishes_queued_work_within_the_timeout():
 
 async def test_reply_never_blocks_the_event_loop():
     generator = GatedGenerator()
-    engine = Engine(generator, queue_size=4, max_batch=1)
+    engine = LocalEngine(generator, queue_size=4, max_batch=1)
     task = asyncio.ensure_future(engine.reply(say("slow")))
     # The loop keeps running other work while the generation is held inside the worker.
     ticks = 0
@@ -272,5 +272,5 @@ def test_a_folder_without_chat_template_is_named_in_the_error(tiny_model_dir, tm
     shutil.copytree(tiny_model_dir, folder)
     (folder / "chat_template.jinja").unlink()
     with pytest.raises(ModelLoadError) as caught:
-        Engine.from_folder(folder, device="cpu")
+        LocalEngine.from_folder(folder, device="cpu")
     assert str(caught.value).startswith(f"{folder}: the tokenizer has no chat template")

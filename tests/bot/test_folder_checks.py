@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bot.engine import Engine
+from bot.engines.local import LocalEngine
+from bot.engines.remote import load_remote_replier, sampling_from
 from bot.errors import ModelLoadError
-from bot.remote_engine import load_remote_replier, sampling_from
 from catgpt.errors import ModelFolderError
 from catgpt.folder import card_from_dict, generation_defaults, read_card
 from catgpt.folder_checks import GENERATION_RULES, MAX_TOKENS, NEUTRAL_ONLY, generation_settings
@@ -42,7 +42,7 @@ def edit(folder, name: str, **changes) -> None:
 
 def loaders(folder):
     return {
-        "local": lambda: Engine.from_folder(folder, device="cpu").close(),
+        "local": lambda: LocalEngine.from_folder(folder, device="cpu").close(),
         # The folder is checked before the client is ever asked anything.
         "remote": lambda: load_remote_replier(folder, client=None),
     }
@@ -70,7 +70,7 @@ def test_a_bad_sampling_value_stops_the_start_in_one_line(folder, changes, key):
 
 
 def test_temperature_zero_decodes_greedily_on_both_backends(folder, tiny_model_dir):
-    from catgpt.generator import load_replier
+    from catgpt.local_backend import load_replier
 
     edit(folder, "generation_config.json", do_sample=True, temperature=0)
     assert sampling_from(generation_defaults(folder)) == {"temperature": 0.0}
@@ -80,7 +80,7 @@ def test_temperature_zero_decodes_greedily_on_both_backends(folder, tiny_model_d
 
 
 def test_whole_numbers_serve_where_transformers_wants_floats(folder):
-    from catgpt.generator import load_replier
+    from catgpt.local_backend import load_replier
 
     # JSON writes 2.0 as 2; transformers refused an int penalty on every reply (found by the
     # generated test below).
@@ -169,7 +169,7 @@ PLAUSIBLE = st.one_of(
 def test_any_generation_config_is_refused_in_one_line_or_served(tiny_model, config):
     from transformers import GenerationConfig
 
-    from catgpt.generator import local_replier
+    from catgpt.local_backend import local_replier
 
     model, tokenizer, vocab = tiny_model
     try:

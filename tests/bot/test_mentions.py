@@ -272,6 +272,8 @@ async def test_a_reply_to_someone_else_is_not_a_call(bot, fake_engine):
 async def test_the_persona_s_own_account_is_labelled_apart_whatever_its_name(tmp_path):
     # catgpt.json names the persona's Discord accounts; the real person talking to their bot
     # from one of them is never labelled as the persona, even under a new nickname.
+    from catgpt.folder import read_card
+
     from .conftest import FakeEngine, connect
 
     client = CatGPTBot(
@@ -282,6 +284,7 @@ async def test_the_persona_s_own_account_is_labelled_apart_whatever_its_name(tmp
     (tmp_path / "catgpt.json").write_text(
         json.dumps({"persona": {"name": "mochi", "account_ids": [str(bob.id)]}})
     )
+    client.engine.card = read_card(tmp_path)  # as the engine reads it at load
     await client.setup_hook()
     try:
         await dpytest.message("hey it's me, the real one", channel, bob)

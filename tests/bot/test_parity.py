@@ -2,7 +2,7 @@
 
 A conversation is driven through the real bot (dpytest): quick messages in a row, a burst reply
 of the bot's, a long silence, a reply to an old message, an edit and a delete. The prompts the
-bot's real reply path (Engine -> Replier -> PromptBuilder, a real tokenizer and chat template)
+bot's real reply path (LocalEngine -> Replier -> PromptBuilder, a real tokenizer and chat template)
 hands its backend are recorded. The same messages, as Discord keeps them afterwards, are written
 as a DiscordChatExporter export and `catgpt-train prepare` makes a dataset of them; each of the
 bot's replies is a persona turn there, and its example rendered by training's feature code
@@ -26,7 +26,7 @@ import discord.ext.test as dpytest
 import pytest
 from discord.ext.test import backend, factories
 
-from bot.engine import Engine
+from bot.engines.local import LocalEngine
 from catgpt.folder import load_fast_tokenizer, read_card
 from catgpt.prompt import prompt_builder_for
 from catgpt.reply import Completion, Replier
@@ -114,7 +114,7 @@ async def world(tmp_path, monkeypatch):
         "ok, tuna too",
         "i said yes to games",
     ])  # fmt: skip
-    engine = Engine(Replier(prompts, model, card))
+    engine = LocalEngine(Replier(prompts, model, card))
     clock = Clock(START)
     monkeypatch.setattr(factories, "make_id", clock.make_id)
     settings = Settings(model=folder, cooldown=0.0, history=10)

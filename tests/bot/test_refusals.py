@@ -7,7 +7,7 @@ import shutil
 import pytest
 import torch
 
-from bot.engine import Engine
+from bot.engines.local import LocalEngine
 from bot.errors import ModelLoadError
 
 from .test_console import run_bot_cli
@@ -22,7 +22,7 @@ def folder(tiny_model_dir, tmp_path):
 
 def refusal(folder, device: str = "cpu") -> str:
     with pytest.raises(ModelLoadError) as caught:
-        Engine.from_folder(folder, device=device)
+        LocalEngine.from_folder(folder, device=device)
     text = str(caught.value)
     assert "\n" not in text
     return text
@@ -74,12 +74,12 @@ def test_catgpt_bot_says_it_in_one_line(folder, tmp_path):
 
 
 def test_a_model_too_big_for_the_device(folder, monkeypatch):
-    import catgpt.generator
+    import catgpt.local_backend
 
     class TooBig:
         def to(self, device):
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
 
-    monkeypatch.setattr(catgpt.generator.AutoModelForCausalLM, "from_pretrained",
+    monkeypatch.setattr(catgpt.local_backend.AutoModelForCausalLM, "from_pretrained",
                         lambda *args, **kwargs: TooBig())  # fmt: skip
     assert refusal(folder).startswith(f"{folder}: the model does not fit in cpu's memory")

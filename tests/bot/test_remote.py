@@ -13,9 +13,9 @@ import discord.ext.test as dpytest
 import pytest
 
 from bot.cogs import NOTICES
+from bot.engines.completions_client import CompletionsClient
+from bot.engines.remote import RemoteEngine
 from bot.errors import BackendError, EngineBusy, EngineClosed, ServerUnavailable
-from bot.remote import CompletionsClient
-from bot.remote_engine import RemoteEngine
 from bot.settings import Settings
 
 from .conftest import config, mention, run_python, started, until, wait_until
@@ -52,7 +52,7 @@ def engine(chatty_model_dir, serve):
 
 
 def test_reply_matches_the_local_backend_under_greedy(engine, chatty_model_dir):
-    from catgpt.generator import load_replier  # the local backend, in this (test) process
+    from catgpt.local_backend import load_replier  # the local backend, in this (test) process
 
     local = load_replier(chatty_model_dir, device="cpu")
     remote_path = engine.replier

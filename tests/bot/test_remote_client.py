@@ -14,8 +14,7 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import BackendError, EngineBusy, GenerationError, ServerUnavailable
-from bot.remote import (
+from bot.engines.completions_client import (
     CompletionResult,
     CompletionsClient,
     _CompletionAnswer,
@@ -24,7 +23,8 @@ from bot.remote import (
     parse_answer,
     printable,
 )
-from bot.remote_engine import completion_from, sampling_from, stop_strings
+from bot.engines.remote import completion_from, sampling_from, stop_strings
+from bot.errors import BackendError, EngineBusy, GenerationError, ServerUnavailable
 from catgpt.prompt import Prompt
 from catgpt.reply import Completion
 

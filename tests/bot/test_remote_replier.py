@@ -12,10 +12,10 @@ import shutil
 import pytest
 from tokenizers.processors import TemplateProcessing
 
+from bot.engines.completions_client import CompletionResult
+from bot.engines.remote import RemoteEngine, load_remote_replier
 from bot.errors import ModelLoadError
-from bot.remote import CompletionResult
-from bot.remote_engine import RemoteEngine, load_remote_replier
-from catgpt.generator import load_replier
+from catgpt.local_backend import load_replier
 from catgpt.reply import Completion, Reply
 
 from .test_reply_path import bounded_folder, chat

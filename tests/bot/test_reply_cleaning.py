@@ -24,7 +24,7 @@ async def test_a_mention_reply_names_channels_and_shows_links(bot, fake_engine, 
 
 
 async def test_an_invisible_reply_gets_the_fallback_line(bot, fake_engine):
-    from catgpt.cleaning import FALLBACK
+    from catgpt.reply_cleaning import FALLBACK
 
     _, channel, (alice, _) = config()
     fake_engine.respond = lambda m: "\u200b\u2060 \ufeff"

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from catgpt.folder import read_card
-from catgpt.generator import LocalBackend, load_replier
+from catgpt.local_backend import LocalBackend, load_replier
 from catgpt.prompt import PromptBuilder
 from catgpt.reply import Completion, Replier
 

@@ -16,9 +16,10 @@ from discord.ext.test import backend, factories
 from discord.webhook.async_ import async_context
 
 from bot.cogs import COOLDOWN_NOTICE
-from bot.engine import Engine
+from bot.engines.local import LocalEngine
 from bot.errors import EngineBusy, EngineClosed, GenerationError
 from bot.settings import Settings
+from catgpt.folder import PersonaCard
 
 from .conftest import DEADLINE, started, until
 
@@ -190,8 +191,7 @@ async def test_the_speaker_is_labelled_like_in_the_mention_path(
 class HeldGenerator:
     """Holds generate() until released, or until the engine aborts it at shutdown."""
 
-    persona = "mochi"
-    aliases = ()
+    card = PersonaCard(name="mochi")
 
     def __init__(self):
         self.entered = threading.Event()
@@ -209,7 +209,7 @@ async def test_shutdown_tells_a_deferred_command_the_bot_is_going_to_sleep(
     tmp_path, adapter, monkeypatch
 ):
     generator = HeldGenerator()
-    engine = Engine(generator, queue_size=4, max_batch=4)
+    engine = LocalEngine(generator, queue_size=4, max_batch=4)
     # A shutdown timeout far shorter than the held generation: it is cut short.
     client = await started(Settings(model=tmp_path, cooldown=0, shutdown_timeout=0.01), engine)
 

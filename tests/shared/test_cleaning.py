@@ -1,4 +1,4 @@
-"""catgpt.cleaning: what the persona says is made safe to send."""
+"""catgpt.reply_cleaning: what the persona says is made safe to send."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from types import SimpleNamespace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from catgpt.cleaning import (
+from catgpt.folder import PersonaCard
+from catgpt.prompt import Prompt
+from catgpt.reply import Completion, Replier
+from catgpt.reply_cleaning import (
     FALLBACK,
     ZWSP,
     clean_reply,
@@ -21,9 +24,6 @@ from catgpt.cleaning import (
     turn_pattern,
     unmask_links,
 )
-from catgpt.folder import PersonaCard
-from catgpt.prompt import Prompt
-from catgpt.reply import Completion, Replier
 
 
 def test_own_name_prefix_is_stripped():

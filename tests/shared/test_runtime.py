@@ -61,11 +61,11 @@ def test_nothing_known_leaves_max_length_alone():
 
 
 def test_the_bot_and_training_use_this_one_definition():
-    from catgpt import generator
+    from catgpt import local_backend
     from training.model import trainer
 
     assert trainer.context_window is context_window
-    assert generator.runtime.context_window is context_window
+    assert local_backend.runtime.context_window is context_window
     assert trainer.pick_device is pick_device
 
 

@@ -74,13 +74,13 @@ def test_train_writes_an_index_without_text(trained_tiny):
 
 
 def test_the_bot_serves_with_the_guard_unless_it_is_turned_off(trained_tiny):
-    from bot.engine import Engine
+    from bot.engines.local import LocalEngine
     from bot.settings import load_settings
 
     env = {"CATGPT_MODEL": str(trained_tiny), "CATGPT_DEVICE": "cpu"}
     for value, on in (("", True), ("off", False)):
         settings = load_settings({**env, "CATGPT_COPY_GUARD": value}, require_token=False)
-        engine = Engine.from_settings(settings)
+        engine = LocalEngine.from_settings(settings)
         try:
             guard = engine.replier.guard
             assert (guard is not None) is on
@@ -97,7 +97,7 @@ def test_a_folder_whose_index_went_missing_is_refused_in_one_line(trained_tiny, 
     # catgpt.json says training wrote an index: without it, the guard would silently do nothing.
     import shutil
 
-    from bot.engine import Engine
+    from bot.engines.local import LocalEngine
     from bot.errors import ModelLoadError
     from bot.settings import load_settings
     from training.cli import main
@@ -106,11 +106,11 @@ def test_a_folder_whose_index_went_missing_is_refused_in_one_line(trained_tiny, 
     (folder / INDEX_FILE).unlink()
     env = {"CATGPT_MODEL": str(folder), "CATGPT_DEVICE": "cpu"}
     with pytest.raises(ModelLoadError) as error:
-        Engine.from_settings(load_settings(env, require_token=False))
+        LocalEngine.from_settings(load_settings(env, require_token=False))
     assert str(error.value).startswith(f"{folder / INDEX_FILE}: catgpt.json says training wrote")
     assert "CATGPT_COPY_GUARD=off" in str(error.value) and "\n" not in str(error.value)
     # Turned off knowingly, it serves.
-    engine = Engine.from_settings(load_settings({**env, "CATGPT_COPY_GUARD": "off"},
+    engine = LocalEngine.from_settings(load_settings({**env, "CATGPT_COPY_GUARD": "off"},
                                                 require_token=False))  # fmt: skip
     engine.close()
     # eval measures what the bot would serve: the same refusal, one line, exit status 1.

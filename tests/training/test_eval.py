@@ -13,7 +13,7 @@ from catgpt.reply import Completion, Replier
 from training.cli import main
 from training.model.bases import train_tiny_tokenizer
 from training.model.chat_template import install_chat_template
-from training.model.evaluation import (
+from training.model.measures import (
     Sample,
     TrainingIndex,
     copy_figures,
@@ -324,7 +324,7 @@ def overfit_reciter(steps: int = 150):
 
 def test_a_model_that_recites_copies_less_with_the_guard_on():
     from catgpt.copy_guard import CopyGuard, CopyIndex, token_ids
-    from catgpt.generator import local_replier
+    from catgpt.local_backend import local_replier
 
     model, tokenizer = overfit_reciter()
     replies = [*SECRETS, *SHORT]

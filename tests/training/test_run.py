@@ -129,9 +129,9 @@ def test_the_model_folder_is_safe_to_publish_outside_private(tmp_path, capsys):
     assert main(["eval", str(out), "--eval-samples", "2"]) == 0
     # ... and the bot needs none of it.
     shutil.rmtree(private)
-    from bot.engine import Engine
+    from bot.engines.local import LocalEngine
 
-    engine = Engine.from_folder(out, device="cpu")
+    engine = LocalEngine.from_folder(out, device="cpu")
     try:
         assert isinstance(engine.submit([{"role": "user", "name": "x", "content": "hi"}])
                           .result(timeout=60), str)

@@ -7,8 +7,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
 from training.cli import main
 from training.model.chat_template import build_chat_template
-from training.model.evaluation import persona_loss
 from training.model.features import encode_split, load_dataset
+from training.model.measures import persona_loss
 from training.model.model_folder import GENERATION_DEFAULTS
 from training.model.trainer import TrainArgs, train_model
 

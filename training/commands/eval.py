@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from training.model.evaluate import dataset_of, evaluate, format_table, record
+    from training.model.eval_step import dataset_of, evaluate, format_table, record
     from training.model.model_folder import read_catgpt
 
     model_dir = Path(args.model)

@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from training.model.bases import base_kind
-    from training.model.evaluate import evaluate, format_table, record
+    from training.model.eval_step import evaluate, format_table, record
     from training.model.model_folder import check_output
     from training.model.sharing import PRIVATE_DIR
     from training.model.trainer import train_model

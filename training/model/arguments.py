@@ -1,6 +1,6 @@
 """What `train` and `eval` take: one dataclass each, whose fields are also their flags.
 
-Kept apart from trainer.py and evaluate.py so building the command line (and `--help`) imports
+Kept apart from trainer.py and eval_step.py so building the command line (and `--help`) imports
 no torch. See training/options.py for how a field becomes a flag.
 """
 

@@ -30,7 +30,7 @@ from catgpt.copy_guard import (
     reply_sequences,
     token_ids,
 )
-from training.model.evaluation import split_target
+from training.model.measures import split_target
 
 log = logging.getLogger(__name__)
 

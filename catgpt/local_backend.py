@@ -21,7 +21,6 @@ from transformers import AutoModelForCausalLM, StoppingCriteria, StoppingCriteri
 from transformers.utils import logging as hf_logging
 
 from catgpt import runtime
-from catgpt.cleaning import cut_at_turn, strip_controls, turn_pattern
 from catgpt.copy_guard import CopyGuard, load_guard
 from catgpt.errors import ModelFolderError
 from catgpt.folder import (
@@ -34,6 +33,7 @@ from catgpt.folder import (
 from catgpt.folder_checks import as_checked
 from catgpt.prompt import Prompt, prompt_builder_for
 from catgpt.reply import Completion, Replier
+from catgpt.reply_cleaning import cut_at_turn, strip_controls, turn_pattern
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@
         │                                                               = POST /v1/completions,
         └──── asyncio.wrap_future ◄── Future ◄──────────────────────── cut, clean, copy guard)
 
-Same surface as bot.engine.Engine (`reply`, `submit`, `persona`, `persona_names`, `aliases`,
-`stop_accepting`, `close`, `aclose`), so the cogs and the console take either. Why its own event
+Same surface as bot.engines.local.LocalEngine (`reply`, `submit`, `card`, `stop_accepting`,
+`close`, `aclose`), so the cogs and the console take either. Why its own event
 loop on its own thread, like the local engine's worker: the console waits on `submit()`'s
 future from a thread with no loop, the HTTP client's connections belong to one loop, and a
 tokenizer is not safe across threads; here one thread renders every prompt and owns the client,
@@ -32,9 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine import PersonaOfReplies
+from bot.engines.completions_client import CompletionResult, CompletionsClient
 from bot.errors import EngineBusy, EngineClosed, EngineError, GenerationError, ModelLoadError
-from bot.remote import CompletionResult, CompletionsClient
 from catgpt.copy_guard import load_guard
 from catgpt.errors import ModelFolderError
 from catgpt.folder import (
@@ -135,7 +134,7 @@ def load_remote_replier(
     """The reply path for a folder served by `client`'s server: card, tokenizer and template,
     no weights.
 
-    The same construction as catgpt.generator.load_replier's, with the numbers the loaded
+    The same construction as catgpt.local_backend.load_replier's, with the numbers the loaded
     model would give read from the folder's JSON instead. Raises ModelLoadError.
     """
     folder = Path(folder)
@@ -178,11 +177,12 @@ def load_remote_replier(
     return Replier(prompts, backend, card, guard)
 
 
-class RemoteEngine(PersonaOfReplies):
+class RemoteEngine:
     def __init__(self, replier: Replier):
         """replier: its backend a RemoteBackend (load_remote_replier); its client and requests
         live on this engine's loop from now on."""
         self.replier = replier
+        self.card = replier.card  # the persona, as the local engine holds it
         self.backend: RemoteBackend = replier.backend
         self.client = self.backend.client
         self._lock = threading.Lock()
@@ -238,7 +238,7 @@ class RemoteEngine(PersonaOfReplies):
                 raise
         log.info(
             "persona %r from %s, served by %s as %r; prompts of at most %d tokens%s, replies of %d",
-            replier.persona,
+            replier.card.name,
             folder,
             client.base_url,
             client.model,
@@ -266,7 +266,7 @@ class RemoteEngine(PersonaOfReplies):
         )
 
     def __repr__(self) -> str:
-        return f"RemoteEngine({self.client!r}, persona={self.persona!r})"
+        return f"RemoteEngine({self.client!r}, persona={self.card.name!r})"
 
     # ---- the caller's side (any thread) ---------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 vLLM, SGLang, TGI, llama.cpp's server, Ollama and `transformers serve` all answer
 `POST /v1/completions` with a raw prompt. The bot renders the prompt from the model folder
-itself (bot/remote_engine.py), so this client only sends text, stop strings, a token cap and
+itself (bot/engines/remote.py), so this client only sends text, stop strings, a token cap and
 sampling values, and gets text back.
 
 Why the official `openai` package (AsyncOpenAI) rather than aiohttp, which discord.py already
@@ -28,7 +28,7 @@ What this module adds on top:
   `"text": 12345` came through as attribute errors and tracebacks). A bad answer is one line
   naming the URL and what was wrong: at start-up a BackendError, per reply a logged line and
   GenerationError (the user hears the apology);
-- the completion's text without terminal escapes or control characters (catgpt.cleaning), so
+- the completion's text without terminal escapes or control characters (catgpt.reply_cleaning), so
   the cut at a label sees what users will, and server text in log lines shown escaped.
 
 The API key is a password: it is never logged, never in repr and never in an error message.
@@ -46,7 +46,7 @@ import openai
 from pydantic import BaseModel, Field, StrictInt, StrictStr, ValidationError
 
 from bot.errors import BackendError, EngineBusy, GenerationError, ServerUnavailable
-from catgpt.cleaning import strip_controls
+from catgpt.reply_cleaning import strip_controls
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The eval step: one model folder and a dataset's val split -> figures, a table, catgpt.json.
 
-What the figures measure is evaluation.py (loss, copying) and style.py (style markers); this
+What the figures measure is measures.py (loss, copying) and style.py (style markers); this
 loads the folder, runs the measures for the fine-tuned model, its base and the prompted base
 (few_shot.py), and records them; `eval` and `run` both call it.
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 
 from catgpt.copy_guard import load_guard
 from catgpt.folder import card_from_dict
-from catgpt.generator import local_replier
+from catgpt.local_backend import local_replier
 from catgpt.runtime import context_window, pick_device
 from training.errors import DatasetError, ModelError
-from training.model import bases, evaluation, few_shot, sharing, style, tables
+from training.model import bases, few_shot, measures, sharing, style, tables
 from training.model.arguments import EvalOptions
 from training.model.features import encode_split, load_dataset
 from training.model.model_folder import (
@@ -62,11 +62,11 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
     persona = card_from_dict(card)  # persona names and trained bounds, read as the bot reads them
     window = min(context_window(model, tokenizer) or 1024, persona.max_length or 1024)
     features, _ = encode_split(tokenizer, dataset.val, window, "val")
-    loss, tokens = evaluation.persona_loss(model, features, tokenizer.pad_token_id, batch_size)
+    loss, tokens = measures.persona_loss(model, features, tokenizer.pad_token_id, batch_size)
     figures = {
         "val_persona_tokens": tokens,
         "val_loss": round(loss, 4),
-        "val_perplexity": round(evaluation.perplexity(loss), 2),
+        "val_perplexity": round(measures.perplexity(loss), 2),
         "base": (card.get("base") or {}).get("name"),
         "base_val_loss": None,
         "base_val_perplexity": None,
@@ -84,37 +84,37 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
             base_model = base_model.to(device)
             # The same sampling settings as the fine-tuned model, for like-for-like replies.
             base_model.generation_config = copy.deepcopy(model.generation_config)
-            base_loss, _ = evaluation.persona_loss(
+            base_loss, _ = measures.persona_loss(
                 base_model, features, tokenizer.pad_token_id, batch_size
             )
             figures["base_val_loss"] = round(base_loss, 4)
-            figures["base_val_perplexity"] = round(evaluation.perplexity(base_loss), 2)
+            figures["base_val_perplexity"] = round(measures.perplexity(base_loss), 2)
             shots = few_shot.pick_shots(dataset.train, options.few_shot, seed)
     if shots:
         figures.update(prompted_loss(base_model, tokenizer, dataset.val, shots, window,
                                      batch_size, tokens))  # fmt: skip
     if options.eval_samples > 0:
-        contexts = evaluation.pick_contexts(dataset.val, options.eval_samples, seed)
+        contexts = measures.pick_contexts(dataset.val, options.eval_samples, seed)
         # The bot's reply path over this model: its bounds, stop at labels, reply cleaning.
         # With the copy guard, as the bot serves by default (None for a folder train did not
         # index); each sample also carries what the guard off would have sent.
         guard = load_guard(model_dir, tokenizer)
         replier = local_replier(model, tokenizer, persona, guard=guard)
-        replies = evaluation.sample_replies(replier, contexts, batch_size, seed)
+        replies = measures.sample_replies(replier, contexts, batch_size, seed)
         # The training replies indexed once, for both copy measures (and the guard's n).
-        lengths = {evaluation.SPAN_TOKENS, *([guard.n] if guard else [])}
-        index = evaluation.TrainingIndex.build(
-            tokenizer, [evaluation.split_target(e)[1] for e in dataset.train], sorted(lengths)
+        lengths = {measures.SPAN_TOKENS, *([guard.n] if guard else [])}
+        index = measures.TrainingIndex.build(
+            tokenizer, [measures.split_target(e)[1] for e in dataset.train], sorted(lengths)
         )
         figures["copy_guard"] = None
         if guard is not None:
             unguarded = [r.unguarded for r in replies]
-            figures["copy_guard"] = evaluation.guard_figures(
+            figures["copy_guard"] = measures.guard_figures(
                 tokenizer, unguarded, replies, guard.n, dataset.train, dataset.val, index
             ) | {"retries": guard.retries}
         # The figures and the style of the replies as served (guard on where there is one).
         figures.update(
-            evaluation.copy_figures(tokenizer, replies, dataset.train, dataset.val, index)
+            measures.copy_figures(tokenizer, replies, dataset.train, dataset.val, index)
         )
         figures["max_new_tokens"] = replier.max_new_tokens
         figures["examples"] = [
@@ -124,7 +124,7 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
         columns = {"real": [r.reference for r in replies], "fine_tuned": [r.reply for r in replies]}
         if base_model is not None:
             base_replier = local_replier(base_model, tokenizer, persona)
-            base_replies = evaluation.sample_replies(base_replier, contexts, batch_size, seed)
+            base_replies = measures.sample_replies(base_replier, contexts, batch_size, seed)
             columns["base"] = [r.reply for r in base_replies]
         if shots:
             prompted = few_shot.with_prefix(contexts, shots)
@@ -133,7 +133,7 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
             prompted_replier = local_replier(
                 base_model, tokenizer, dataclasses.replace(persona, context_turns=turns)
             )
-            prompted_replies = evaluation.sample_replies(prompted_replier, prompted, batch_size,
+            prompted_replies = measures.sample_replies(prompted_replier, prompted, batch_size,
                                                          seed)  # fmt: skip
             columns["prompted_base"] = [r.reply for r in prompted_replies]
         figures["style"] = style.compare(columns, few_shot.other_speakers(dataset.val))
@@ -144,7 +144,7 @@ def prompted_loss(base_model, tokenizer, val: list[dict], shots: list[dict], win
                   batch_size: int, tokens: int) -> dict:  # fmt: skip
     """The base's val loss with the few-shot prefix, on the same persona tokens as the others."""
     features, _ = encode_split(tokenizer, few_shot.with_prefix(val, shots), window, "val")
-    loss, prompted_tokens = evaluation.persona_loss(
+    loss, prompted_tokens = measures.persona_loss(
         base_model, features, tokenizer.pad_token_id, batch_size
     )
     if prompted_tokens != tokens:  # the targets are the same, so this would be a bug
@@ -153,7 +153,7 @@ def prompted_loss(base_model, tokenizer, val: list[dict], shots: list[dict], win
     return {
         "few_shot": len(shots) // 2,
         "prompted_base_val_loss": round(loss, 4),
-        "prompted_base_val_perplexity": round(evaluation.perplexity(loss), 2),
+        "prompted_base_val_perplexity": round(measures.perplexity(loss), 2),
     }
 
 

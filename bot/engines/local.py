@@ -31,6 +31,7 @@ from typing import Protocol
 
 from bot.errors import EngineBusy, EngineClosed, GenerationError, ModelLoadError
 from catgpt.errors import ModelFolderError
+from catgpt.folder import PersonaCard
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,7 @@ log = logging.getLogger(__name__)
 class Generator(Protocol):
     """What the engine drives (catgpt.reply.Replier, or a fake in tests)."""
 
-    persona: str
-    aliases: tuple[str, ...]
+    card: PersonaCard  # the persona it speaks as (catgpt.json), read once at load
 
     def generate(self, conversations, should_stop=None) -> list[str]: ...
 
@@ -53,27 +53,7 @@ class _Request:
 _STOP = object()  # sentinel: the worker exits when it reaches this in the queue
 
 
-class PersonaOfReplies:
-    """The persona an engine's reply path speaks as, read from its `replier` (the Replier, or a
-    fake in tests): both engines, local and remote, hold one under that name."""
-
-    replier: Generator
-
-    @property
-    def persona(self) -> str:
-        return self.replier.persona
-
-    @property
-    def aliases(self) -> tuple[str, ...]:
-        return tuple(self.replier.aliases)
-
-    @property
-    def persona_names(self) -> tuple[str, ...]:
-        """Every name the persona goes by: never a speaker label, and stripped from its replies."""
-        return (self.persona, *self.aliases)
-
-
-class Engine(PersonaOfReplies):
+class LocalEngine:
     def __init__(
         self,
         replier: Generator,
@@ -85,6 +65,8 @@ class Engine(PersonaOfReplies):
         if queue_size < 1 or max_batch < 1 or batch_wait < 0:
             raise ValueError("queue_size and max_batch must be at least 1, batch_wait >= 0")
         self.replier = replier
+        # The persona the replies speak as: what the bot labels apart and strips from replies.
+        self.card = replier.card
         self.queue_size = queue_size
         self.max_batch = max_batch
         # Seconds the worker waits for more requests to join a batch: small against a
@@ -114,14 +96,14 @@ class Engine(PersonaOfReplies):
         history: int | None = None,
         cpu_threads: int | None = None,
         copy_guard: bool = True,
-    ) -> Engine:
+    ) -> LocalEngine:
         """Load a model folder and start the worker. Blocking: run it off the event loop.
 
         The reply path is catgpt.reply's, over the local backend; every way the folder or the
         device cannot serve is a ModelLoadError (one line from catgpt-bot).
         """
         # torch loads only when a real model is used
-        from catgpt.generator import load_replier
+        from catgpt.local_backend import load_replier
         from catgpt.runtime import DeviceUnavailable
 
         try:
@@ -144,7 +126,7 @@ class Engine(PersonaOfReplies):
         return cls(replier, queue_size=queue_size, max_batch=max_batch)
 
     @classmethod
-    def from_settings(cls, settings) -> Engine:
+    def from_settings(cls, settings) -> LocalEngine:
         """The engine for a bot.settings.Settings (blocking, like from_folder)."""
         return cls.from_folder(
             settings.model,

@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from bot.errors import ModelLoadError
-from bot.persona_card import persona_account_ids
+from bot.conversation import discord_ids
+from catgpt.errors import ModelFolderError
+from catgpt.folder import read_card
+
+
+def persona_account_ids(folder):
+    """The ids the bot labels apart: the card the engine reads at load, as Discord's integers."""
+    return discord_ids(read_card(folder))
 
 
 def card(folder, persona) -> None:
@@ -39,5 +45,5 @@ def test_what_is_not_a_discord_id_is_skipped_with_a_warning(tmp_path, caplog):
 
 def test_an_unreadable_card_is_one_clear_error(tmp_path):
     (tmp_path / "catgpt.json").write_text("{not json")
-    with pytest.raises(ModelLoadError, match="catgpt.json: unreadable catgpt.json"):
+    with pytest.raises(ModelFolderError, match="catgpt.json: unreadable catgpt.json"):
         persona_account_ids(tmp_path)
