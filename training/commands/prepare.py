@@ -50,9 +50,24 @@ def format_summary(stats: dict) -> str:
         f"privacy:  {'masked ' + masked if masked else 'nothing to mask'}"
         + (" (--keep-pii: masking off)" if stats["options"]["keep_pii"] else ""),
     ]
+    if stats.get("opt_outs"):
+        lines.append(f"opt-outs: {_opt_outs(stats['opt_outs'])}")
     if stats["salvaged"]:
         lines.append(f"salvaged: {stats['salvaged']} messages kept from truncated export(s)")
     return "\n".join(lines)
+
+
+def _opt_outs(opt_outs: dict) -> str:
+    text = (f"{opt_outs['messages']} messages by {opt_outs['accounts']} opted-out account(s) "
+            "left out, in contexts and replies")
+    unmatched = opt_outs["files_without_ids"]
+    if unmatched:
+        # Copied client text and DCE plain text carry names only: an opt-out (an account id)
+        # cannot be matched there, and guessing by name could drop a namesake instead.
+        files = ", ".join(Path(path).name for path in unmatched)
+        text += (f"; NOT applied to {sum(unmatched.values())} messages without account ids "
+                 f"(in {files}): export those channels as JSON or CSV to honour opt-outs there")
+    return text
 
 
 def _copies(stats: dict) -> str:

@@ -53,6 +53,10 @@ def is_id(value: str) -> bool:
     return value.isascii() and value.isdigit()
 
 
+class PersonaOptedOut(DatasetError):
+    """The account the persona names is in the opt-out file (the caller says which file)."""
+
+
 @dataclass
 class Author:
     """One (account, names) pair as prepare sees it; looked up once, then cached."""
@@ -62,6 +66,7 @@ class Author:
     is_persona: bool
     excluded: bool
     label: str  # the `name` of their turns
+    opted_out: bool = False  # in the --opt-outs file: excluded, and counted apart
     messages: int = 0  # kept messages, for the "most active authors" hint
     username: str = ""
     known_as: tuple[str, ...] = ()  # every name they were seen with here
@@ -134,8 +139,10 @@ class People:
 
     def __init__(self, personas: list[str], exclude_authors: list[str] = (),
                  include_bots: bool = False, resolved: Resolution | None = None,
-                 mask_name: Callable[[str], str] | None = None):
+                 mask_name: Callable[[str], str] | None = None,
+                 opted_out: frozenset[str] = frozenset()):
         self._mask_name = mask_name
+        self.opted_out = opted_out  # account ids only (catgpt/opt_outs.py says why)
         # label -> masked label: a label is recomputed on every decision (_relabel), but
         # masked (and counted in the masking totals) once.
         self._masked: dict[str, str] = {}
@@ -175,13 +182,22 @@ class People:
 
     def _first_sight(self, message: Message) -> Author:
         """A new (account, names) pair: learn what it says about the account, then decide."""
-        excluded = bool(message.known_as() & self.excluded_keys)  # by id or any name
+        opted_out = message.author_id in self.opted_out
+        excluded = opted_out or bool(message.known_as() & self.excluded_keys)  # id or any name
         account = self._accounts.get(message.author_id)
         if account is None:
             account = self._accounts[message.author_id] = _Account(
                 message.author_id, is_id(message.author_id))
         username = message.author_username if account.has_id else ""
         handles = _username_forms(username) if username else set()
+        if opted_out and (account.id in self.values or handles & self.values):
+            # The persona by id or username (rules 2, 3): training on someone who asked not
+            # to be is refused outright, not quietly turned into "no persona messages".
+            raise PersonaOptedOut(
+                f"the persona ({', '.join(self.requested)}) is account {account.id}, which is "
+                "in the opt-out file",
+                fix="A person who opted out cannot be the persona: remove their line only "
+                "if they agree to be trained on again")
         # The names alone: an id is matched by rule 2 (_index), never as a name.
         names = {n.casefold() for n in (*message.author_aliases, message.author_name) if n}
         new_handles = handles - account.handles
@@ -199,7 +215,8 @@ class People:
         is_persona = account.id in self._persona_ids
         known_as = tuple(dict.fromkeys(written))
         author = Author(message.author_id, message.author_name, is_persona, excluded,
-                        self._label(message.author_name, known_as), username=username,
+                        self._label(message.author_name, known_as), opted_out=opted_out,
+                        username=username,
                         known_as=known_as, first=message.timestamp, last=message.timestamp)
         account.authors.append(author)
         return author

@@ -24,12 +24,13 @@ from typing import ClassVar
 import phonenumbers
 from tqdm import tqdm
 
+from catgpt.opt_outs import read_opt_outs
 from training.data import copies, copy_plan
 from training.data.cleaning import CleaningOptions, TextCleaner
 from training.data.conversations import ExampleBuilder, TurnOptions
 from training.data.dataset import ExampleWriter, write_stats
 from training.data.messages import Message, MessageKind
-from training.data.people import Author, People, Resolution
+from training.data.people import Author, People, PersonaOptedOut, Resolution, is_id
 from training.data.pii import PiiMasker
 from training.data.report import Tally, write_report
 from training.errors import DatasetError
@@ -60,6 +61,10 @@ class PrepareOptions:
     exclude_authors: list[str] = option(
         default_factory=list, flag="--exclude-author", action="append", metavar="NAME",
         help="leave this person's messages out entirely (repeatable)")
+    opt_outs: Path | None = option(
+        None, metavar="FILE",
+        help="leave out the messages of the accounts in FILE (plain text, one account id a line, "
+        "`#` comments), in contexts and replies alike; the persona's own id refuses")
     include_bots: bool = option(
         False, help="keep bot messages as ordinary speakers (default: dropped)")
     keep_pii: bool = option(
@@ -131,21 +136,24 @@ def prepare_from_args(args: argparse.Namespace, out_dir: Path, **given) -> dict:
 def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     """Write the dataset folder into `out_dir` (which exists and is empty); return stats."""
     # Richest format first: of a message several exports hold, the first copy read is kept.
+    opted_out = _opt_outs(options)
     sources = copy_plan.files_to_read(find_sources(options.exports))
     shared_channels = copy_plan.plan(sources)
-    people, read = _reading(options, sources, shared_channels, out_dir)
-    try:
-        resolution = people.resolve()
-    except BaseException:
-        read.writer.abandon()
-        raise
-    if people.stale:
-        # Someone named like the persona came before the account that settles who the
-        # persona is: some messages were decided wrongly, so read again with the answer.
-        log.info("reading the exports again: an account named like the persona came first")
-        read.writer.abandon()
-        people, read = _reading(options, sources, shared_channels, out_dir, resolution)
-    _check_usable(options, people, sources, read.counts, read.writer)
+    with _naming(options.opt_outs):
+        people, read = _reading(options, sources, shared_channels, out_dir, opted_out)
+        try:
+            resolution = people.resolve()
+        except BaseException:
+            read.writer.abandon()
+            raise
+        if people.stale:
+            # Someone named like the persona came before the account that settles who the
+            # persona is: some messages were decided wrongly, so read again with the answer.
+            log.info("reading the exports again: an account named like the persona came first")
+            read.writer.abandon()
+            people, read = _reading(options, sources, shared_channels, out_dir, opted_out,
+                                    resolution)
+    _check_usable(options, people, sources, read.counts, read.writer, read.dropped)
     split = read.writer.finish(options.val_share, options.seed)
     builder, cleaner, reports, counts = read.builder, read.cleaner, read.reports, read.counts
     stats = {
@@ -159,6 +167,9 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
         "persona_messages": counts["persona_messages"],
         "dropped": dict(sorted(read.dropped.items())),
         # Messages more than one export held, read once (training/data/copies.py).
+        # Counts only: who opted out is not written anywhere (this file is shared as-is).
+        "opt_outs": {"accounts": len(opted_out), "messages": read.dropped["opted_out"],
+                     "files_without_ids": dict(read.without_ids)} if options.opt_outs else None,
         "copies_dropped": {"messages": sum(read.copies.values()),
                            "by_id": read.copies["by_id"], "by_content": read.copies["by_content"],
                            "channels_in_several_files": shared_channels.shared},
@@ -201,16 +212,21 @@ class _Reading:
     counts: Counter = field(default_factory=Counter)
     tally: Tally = field(default_factory=Tally)  # what report.png draws
     copies: Counter = field(default_factory=Counter)  # messages dropped as copies, by key
+    # With --opt-outs: per file, messages whose author has no account id, so no opt-out can
+    # match them (text formats, or a message whose id was missing).
+    without_ids: Counter = field(default_factory=Counter)
 
 
 def _reading(options: PrepareOptions, sources: list[Source], shared_channels: copy_plan.Plan,
-             out_dir: Path, resolved: Resolution | None = None) -> tuple[People, _Reading]:
+             out_dir: Path, opted_out: frozenset[str] = frozenset(),
+             resolved: Resolution | None = None) -> tuple[People, _Reading]:
     """A pass over the exports with its own People and cleaner (the pass counts what it masked,
     speaker labels included, so a second pass starts from zero)."""
     cleaner = TextCleaner(CleaningOptions(options.keep_pii, options.phone_region))
     mask = None if options.keep_pii else cleaner.mask
     people = People(options.personas, options.exclude_authors, options.include_bots,
-                    resolved=resolved, mask_name=mask)  # personal data in a nickname: masked
+                    resolved=resolved, mask_name=mask,  # personal data in a nickname: masked
+                    opted_out=opted_out)
     return people, _read(options, sources, shared_channels, people, cleaner, out_dir)
 
 
@@ -230,6 +246,7 @@ def _read(options: PrepareOptions, sources: list[Source], shared_channels: copy_
     read.copies = copy_filter.counts
     tally = read.tally  # for report.png
     persona_days, other_days = tally.persona_days, tally.other_days  # bound once: hot loop
+    check_ids = options.opt_outs is not None
     restore_gc = _collect_rarely()
     try:
         for index, source in enumerate(sources):
@@ -251,6 +268,8 @@ def _read(options: PrepareOptions, sources: list[Source], shared_channels: copy_
                         continue
                     channel_id = channel.canonical  # one channel's files, one conversation
                 author = people.author(message)
+                if check_ids and not is_id(message.author_id):
+                    read.without_ids[str(source.path)] += 1
                 # The usual message needs none of the drop checks: test that in one line
                 # (this loop runs once per message, millions of times on a big export).
                 if message.kind is _SYSTEM or message.is_bot or author.excluded:
@@ -321,9 +340,35 @@ def _drop_reason(message: Message, author: Author, options: PrepareOptions) -> s
         return "system"
     if message.is_bot and not options.include_bots:
         return "bot"
+    if author.opted_out:
+        return "opted_out"
     if author.excluded:
         return "excluded_author"
     return None
+
+
+def _opt_outs(options: PrepareOptions) -> frozenset[str]:
+    """The --opt-outs file's account ids; a --persona id among them is refused before reading."""
+    if options.opt_outs is None:
+        return frozenset()
+    ids = read_opt_outs(options.opt_outs)
+    for value in options.personas:
+        if value.strip() in ids:
+            raise DatasetError(f"--persona {value.strip()} is in the opt-out file",
+                               where=str(options.opt_outs),
+                               fix="A person who opted out cannot be the persona: remove their "
+                               "line only if they agree to be trained on again")
+    return ids
+
+
+@contextmanager
+def _naming(opt_outs: Path | None):
+    """Say which file refused a persona found only while reading (People raises it)."""
+    try:
+        yield
+    except PersonaOptedOut as error:
+        error.where = str(opt_outs)
+        raise
 
 
 def _without_text(message: Message, is_persona: bool, policy: str) -> tuple[str, str | None]:
@@ -345,7 +390,8 @@ def _without_text(message: Message, is_persona: bool, policy: str) -> tuple[str,
     return ("[attachment]" if message.attachment_count else "[embed]"), None
 
 
-def _check_usable(options, people: People, sources: list[Source], counts, writer) -> None:
+def _check_usable(options, people: People, sources: list[Source], counts, writer,
+                  read_dropped: Counter) -> None:
     if counts["persona_messages"] == 0:
         writer.abandon()
         if not people.activity:
@@ -360,6 +406,13 @@ def _check_usable(options, people: People, sources: list[Source], counts, writer
     if writer.written == 0:
         writer.abandon()
         only_package = all(s.format == data_package.FORMAT for s in sources)
+        if counts["other_messages"] == 0 and read_dropped.get("opted_out"):
+            raise DatasetError(
+                "everyone the persona talks with here is in the opt-out file "
+                f"({read_dropped['opted_out']} messages left out): nothing to reply to",
+                where=str(options.opt_outs),
+                fix="Add exports of channels where the persona talks with people who did not "
+                "opt out")
         if only_package or counts["other_messages"] == 0:
             raise DatasetError(data_package.EXPLANATION if only_package else
                                "the exports hold only the persona's messages: nothing to reply to",
@@ -396,6 +449,7 @@ def _progress(messages: Iterator[Message], source: Source, enabled: bool) -> Ite
 def _options_record(options: PrepareOptions) -> dict:
     record = asdict(options)
     record["exports"] = [str(path) for path in options.exports]
+    record["opt_outs"] = str(options.opt_outs) if options.opt_outs else None
     record.pop("progress")
     if not options.keep_pii:  # a --persona value is a name the persona is known by
         masker = PiiMasker(options.phone_region)
