@@ -151,7 +151,7 @@ class BotStore:
                 .where(quiz_votes.c.round_id == round_id)
                 .group_by(quiz_votes.c.choice)
             )
-            votes = dict(counted.tuples().all())
+            votes = {choice: count for choice, count in counted}
         return RoundResult(
             round_id=round_id,
             bot_choice=row.bot_choice,

@@ -12,6 +12,7 @@ import asyncio
 import socket
 import sqlite3
 
+from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from asyncpg import exceptions as pg
 from sqlalchemy.exc import DBAPIError
@@ -55,7 +56,8 @@ def _what_and_fix(cause: BaseException, said: str) -> tuple[str, str]:
             f"cannot open the database file for writing ({said})",
             "Point CATGPT_DB at a file in a folder the bot may write to.",
         )
-    if isinstance(cause, CommandError) and "Can't locate revision" in said:
+    if isinstance(cause, (CommandError, RevisionError)) and "revision" in said.lower():
+        # The database's alembic_version names a revision this code does not have.
         return (
             f"the database was made by a newer CatGPT ({said})",
             "Run that CatGPT version, or point CATGPT_DB at another database.",
