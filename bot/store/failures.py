@@ -64,7 +64,7 @@ def _what_and_fix(cause: BaseException, said: str) -> tuple[str, str]:
         )
     return (
         f"the database failed ({type(cause).__name__}: {said})",
-        "Check the database named in CATGPT_DB; the bot's log has the details.",
+        "Check the database named in CATGPT_DB (is it up, is it the bot's?).",
     )
 
 
