@@ -8,8 +8,8 @@ value that could be it (pasted into the wrong setting): errors quote a value onl
 short and does not look like a token (`shown`).
 
 Split by job: bot/setting_values.py reads one value (numbers, booleans, ids) and holds the
-quoting rule; bot/serving_settings.py reads the backend and the shards; this module says which
-settings there are and checks them together.
+quoting rule; bot/serving_settings.py reads the backend and the shards; bot/store_settings.py
+the database and the quiz; this module says which settings there are and checks them together.
 
 Why not pydantic-settings: its `hide_input_in_errors` hides every value, where we quote short
 non-secret ones back to help the fix; the cross-field checks and the one-line error would stay
@@ -29,6 +29,7 @@ from dotenv import dotenv_values
 from bot.errors import SettingsError
 from bot.serving_settings import backend_settings, shard_settings
 from bot.setting_values import FALSE, TRUE, boolean, ids, number, optional_id, shown, shown_path
+from bot.store_settings import default_database_url, store_settings
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -75,6 +76,11 @@ class Settings:
     shard_count: int | None = None
     shard_ids: tuple[int, ...] = ()
     copy_guard: bool = True
+    # The bot's database (bot/store/) and the quiz's pace; read by bot/store_settings.py.
+    # Out of repr: a PostgreSQL URL may hold a password.
+    database_url: str = field(default_factory=default_database_url, repr=False)
+    quiz_seconds: int = 120  # a round's time limit before the reveal
+    quiz_votes: int = 5  # reveal early after this many votes
 
     def __post_init__(self) -> None:
         if not self.dms:
@@ -257,6 +263,7 @@ def load_settings(
         **backend_settings(env),
         **shard_settings(env),
         copy_guard=boolean(env, "CATGPT_COPY_GUARD", True),
+        **store_settings(env),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(

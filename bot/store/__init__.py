@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.store.errors import StoreError
+
+__all__ = ["QuizStats", "QuizStore", "RoundResult", "StoreError"]
+
 
 @dataclass(frozen=True)
 class RoundResult:

@@ -108,6 +108,12 @@ def test_cli_console_does_not_check_the_token(tmp_path, monkeypatch, capsys):
         ("CATGPT_DEVICE", "tpu", "unknown device"),
         ("CATGPT_MESSAGE_CONTENT", "maybe", "not true or false"),
         ("CATGPT_LOG_LEVEL", "LOUD", "unknown log level"),
+        ("CATGPT_QUIZ_SECONDS", "9", "10 to 3600 seconds"),
+        ("CATGPT_QUIZ_SECONDS", "3601", "10 to 3600 seconds"),
+        ("CATGPT_QUIZ_SECONDS", "two minutes", "not a whole number"),
+        ("CATGPT_QUIZ_VOTES", "0", "1 to 100 votes"),
+        ("CATGPT_QUIZ_VOTES", "101", "1 to 100 votes"),
+        ("CATGPT_QUIZ_VOTES", "2.5", "not a whole number"),
     ],
 )
 def test_bad_values_name_the_setting(model_dir, name, value, message):
@@ -157,10 +163,10 @@ def test_cli_reports_a_settings_error_on_one_line(tmp_path, monkeypatch, capsys)
 
 def test_env_example_lists_every_setting():
     root = Path(__file__).resolve().parents[2]
-    # The settings are read in settings.py and, the backend and the shards, serving_settings.py.
-    source = "".join(
-        (root / "bot" / name).read_text() for name in ("settings.py", "serving_settings.py")
-    )
+    # The settings are read in settings.py and, the backend and the shards, serving_settings.py,
+    # the database and the quiz, store_settings.py.
+    modules = ("settings.py", "serving_settings.py", "store_settings.py")
+    source = "".join((root / "bot" / name).read_text() for name in modules)
     read = set(re.findall(r'"((?:CATGPT|DISCORD)_[A-Z_]+)"', source))
     example = dotenv_values(root / ".env.example")
     assert read == set(example), "settings.py and .env.example disagree"
@@ -259,6 +265,7 @@ SECRET_PART = TOKEN.split(".")[2]
         ("CATGPT_MODEL", TOKEN, True),
         ("--device", TOKEN, True),
         ("--env-file", TOKEN, True),
+        ("CATGPT_DB", TOKEN, True),  # not a URL: named without its value
     ],
 )
 @pytest.mark.parametrize("console", [False, True])
@@ -294,3 +301,45 @@ def test_the_token_never_appears_in_any_output(
     output = (captured.out + captured.err + caplog.text).casefold()
     assert code == 1 and captured.err.count("\n") == 1, captured.err
     assert TOKEN.casefold() not in output and SECRET_PART.casefold() not in output
+
+
+def test_the_database_and_the_quiz_defaults(model_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env(model_dir))
+    expected = tmp_path / "data" / "bot" / "catgpt.sqlite3"
+    assert settings.database_url == f"sqlite+aiosqlite:///{expected}"
+    assert Path(settings.database_url.split(":///", 1)[1]).is_absolute()
+    assert (settings.quiz_seconds, settings.quiz_votes) == (120, 5)
+    assert Settings(model=model_dir).database_url == settings.database_url
+    chosen = load_settings(
+        env(model_dir, CATGPT_DB="postgresql://bot:pw@db/catgpt", CATGPT_QUIZ_SECONDS="10",
+            CATGPT_QUIZ_VOTES="100")
+    )  # fmt: skip
+    assert chosen.database_url == "postgresql://bot:pw@db/catgpt"  # the store picks the driver
+    assert (chosen.quiz_seconds, chosen.quiz_votes) == (10, 100)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://bot:hunter2-S3cr@db/catgpt", "'mysql' is not a database the bot can use"),
+        ("catgpt.sqlite3", "not a database URL"),
+        ("postgresql://bot:hunter2-S3cr@/catgpt", "names no server"),
+    ],
+)
+def test_a_bad_database_url_is_one_line_with_the_password_masked(
+    model_dir, tmp_path, monkeypatch, capsys, url, message
+):
+    with pytest.raises(SettingsError, match=f"CATGPT_DB .*: .*{message}"):
+        load_settings(env(model_dir, CATGPT_DB=url))
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+    monkeypatch.setenv("CATGPT_DB", url)
+    code = main(["--env-file", str(empty_env_file(tmp_path)), "--model", str(model_dir)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "CATGPT_DB" in err and message in err
+    assert "hunter2" not in err and "Traceback" not in err
+
+
+def test_the_database_password_stays_out_of_repr(model_dir):
+    settings = load_settings(env(model_dir, CATGPT_DB="postgresql://bot:hunter2-S3cr@db/x"))
+    assert "hunter2" not in repr(settings)
