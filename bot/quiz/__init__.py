@@ -1,4 +1,4 @@
-"""The "real or bot?" quiz, that is also the human likeness measure (issue 16).
+"""The "real or bot?" quiz, also the human likeness measure (issue 16).
 
 A round shows a conversation from a channel, the persona's real next turn and the model's
 answer to the same context (the one reply path, the prompt built as for a mention), in random

@@ -128,8 +128,9 @@ async def pick(
     Reads at most `history` messages back (raises discord.Forbidden without Read Message
     History: the caller checks first and says which permission is missing).
     """
-    newest_first = [m async for m in channel.history(limit=history)]
-    turns = persona_turns(newest_first[::-1], context, persona_ids, me)
+    read_back = [m async for m in channel.history(limit=history)]
+    # Oldest first, by id (snowflakes are time-ordered), whatever order the pages came in.
+    turns = persona_turns(sorted(read_back, key=lambda m: m.id), context, persona_ids, me)
     found = candidates(turns, is_copy=is_copy, exclude=exclude)
     if not found:
         return None

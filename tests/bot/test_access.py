@@ -157,7 +157,9 @@ async def test_dms_open_to_anyone_when_said_so(tmp_path, member_lookups):
     assert member_lookups == []
 
 
-def dm_interaction_for(client, user: discord.User, prompt: str) -> discord.Interaction:
+def dm_interaction_for(
+    client, user: discord.User, prompt: str, data: dict | None = None
+) -> discord.Interaction:
     payload = {
         "id": str(factories.make_id()),
         "application_id": str(client.user.id),
@@ -175,7 +177,7 @@ def dm_interaction_for(client, user: discord.User, prompt: str) -> discord.Inter
         "attachment_size_limit": 8 * 1024 * 1024,
         "locale": "en-US",
         "context": DM_CONTEXT,
-        "data": command_data("say", prompt=prompt),
+        "data": data or command_data("say", prompt=prompt),
     }
     return discord.Interaction(data=payload, state=client._connection)
 

@@ -87,11 +87,21 @@ def command_data(*path: str, **options: str) -> dict:
 
 
 def interaction_for(
-    bot, prompt: str | None = None, member=None, *, path=("say",), channel=None, permissions=None
+    bot,
+    prompt: str | None = None,
+    member=None,
+    *,
+    path=("say",),
+    channel=None,
+    permissions: int | None = None,
+    app_permissions: int | None = None,
+    guild_id: int | None = None,
 ) -> discord.Interaction:
     """An interaction for `/catgpt say prompt:<prompt>` (or `path`) by `member` in `channel`.
 
-    permissions: the member's permissions in the channel, as Discord computes them (all)."""
+    permissions, app_permissions: the member's and the bot's permissions in the channel, as
+    Discord computes them and sends them along (default: all). guild_id: another server's id
+    (the one a test played in before dpytest was configured again)."""
     config = dpytest.get_config()
     guild = config.guilds[0]
     channel = channel or config.channels[0]
@@ -103,9 +113,15 @@ def interaction_for(
         "type": 2,  # application command
         "token": "interaction-token",
         "version": 1,
-        "guild_id": str(guild.id),
+        "guild_id": str(guild_id or guild.id),
         "channel_id": str(channel.id),
-        "channel": {"id": str(channel.id), "type": 0, "guild_id": str(guild.id)},
+        "channel": {
+            "id": str(channel.id),
+            "type": 0,
+            "guild_id": str(guild_id or guild.id),
+            "name": channel.name,
+            "position": 0,
+        },
         "member": {
             "user": factories.make_user_dict(
                 member.name, member.discriminator, None, id_num=member.id
@@ -118,7 +134,7 @@ def interaction_for(
             "flags": 0,
             "permissions": str(permissions if permissions is not None else 2147483647),
         },
-        "app_permissions": "2147483647",
+        "app_permissions": str(app_permissions if app_permissions is not None else 2147483647),
         "attachment_size_limit": 8 * 1024 * 1024,
         "locale": "en-US",
         "data": command_data(*path, **options),
