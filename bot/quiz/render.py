@@ -13,9 +13,10 @@ from bot.store import RoundResult
 from catgpt.reply_cleaning import DISCORD_LIMIT, neutralise_mentions, strip_controls
 
 LETTERS = ("A", "B")
-CONTEXT_CHARS = 300  # per context turn shown: the gist, not the essay
-REPLY_CHARS = 600  # per reply shown; both cut alike, so the cut tells nothing
-REVEAL_ROOM = 400  # kept free for the reveal, appended to the same message
+# One message holds it all (2000 characters): the replies, then as much context as fits.
+CONTEXT_CHARS = 250  # per context turn shown: the gist, not the essay
+REPLY_CHARS = 400  # per reply shown; both cut alike, so the cut tells nothing
+REVEAL_ROOM = 300  # kept free for the reveal, appended to the same message
 
 
 def plain(text: str) -> str:
