@@ -26,9 +26,9 @@ from bot.cogs import NO_MENTIONS
 from bot.conversation import MentionContext
 from bot.inflight import InFlight
 from bot.quiz.picking import HISTORY_LIMIT, pick
-from bot.quiz.render import LETTERS, reveal_text, round_text, stats_text
+from bot.quiz.render import reveal_text, round_text, stats_text
 from bot.quiz.round import QuizRound
-from bot.quiz.rules import copy_check
+from bot.quiz.rules import LETTERS, copy_check
 from bot.quiz.view import VoteView
 from bot.store import QuizStore
 from catgpt.reply_cleaning import prepare_reply, unmask_links

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.errors import BotError, EngineError
-from bot.quiz.render import LETTERS
-from bot.quiz.rules import MIN_WORDS, judgeable
+from bot.quiz.rules import LETTERS, MIN_WORDS, judgeable
 from bot.store import QuizStore
 from catgpt.reply_cleaning import prepare_reply, strip_controls
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import discord
 
+from bot.quiz.rules import LETTERS
 from bot.store import RoundResult
 from catgpt.reply_cleaning import DISCORD_LIMIT, neutralise_mentions, strip_controls
 
-LETTERS = ("A", "B")
 # One message holds it all (2000 characters): the replies, then as much context as fits.
 CONTEXT_CHARS = 250  # per context turn shown: the gist, not the essay
 REPLY_CHARS = 400  # per reply shown; both cut alike, so the cut tells nothing

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+LETTERS = ("A", "B")  # the two replies of a round, as shown
+
 # Shorter than this, "which one did the persona write?" is a coin toss ("lol", "ok same").
 MIN_WORDS = 4
 MIN_CHARS = 20
