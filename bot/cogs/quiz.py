@@ -199,6 +199,8 @@ class Quiz(commands.Cog):
         posted = round_text(persona, chosen.context, replies, self.seconds, self.votes)
         opened = _Open(quiz_round, posted, VoteView(lambda i, c: self.vote(opened, i, c)))
         self.open[channel_id] = opened
+        # A round whose message never went out stays open in the store: stats count only
+        # revealed rounds, so it counts nowhere.
         try:
             opened.message = await interaction.followup.send(
                 posted, view=opened.view, allowed_mentions=NO_MENTIONS, wait=True
@@ -224,7 +226,10 @@ class Quiz(commands.Cog):
 
     async def _time_limit(self, opened: _Open) -> None:
         await self.sleep(self.seconds)
-        await self.reveal(opened)
+        try:
+            await self.reveal(opened)
+        except Exception:  # a task nobody awaits: say it here, or it is lost
+            log.exception("could not reveal quiz round %s", opened.round.round_id)
 
     async def reveal(self, opened: _Open, interaction: discord.Interaction | None = None) -> None:
         """Close the round and show the answer (once, whoever gets here first)."""
