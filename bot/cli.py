@@ -4,6 +4,7 @@ catgpt-bot                               # settings from the environment and .en
 catgpt-bot --model models/demo           # a different model folder
 catgpt-bot --console --model models/demo # local chat, no token needed
 catgpt-bot --demo --model models/demo    # Discord when a token is set, else the console
+catgpt-bot --quiz data/prepared/alice    # "real or bot?" over the dataset's val split
 """
 
 from __future__ import annotations
@@ -39,9 +40,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="what `make demo` runs: Discord when DISCORD_TOKEN is set, otherwise the console "
         "chat, saying a few built-in lines when stdin is not a terminal",
     )
+    parser.add_argument(
+        "--quiz",
+        metavar="DATASET_DIR",
+        help="play 'real or bot?' in the terminal over the val split (val.jsonl) of the "
+        "dataset folder `catgpt-train prepare` wrote; no token needed",
+    )
+    parser.add_argument(
+        "--rounds", type=_rounds, default=10, help="rounds of --quiz (default: 10)"
+    )
     parser.add_argument("--name", default="you", help="your name in console mode (default: you)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     return parser
+
+
+def _rounds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
+def _quiz(args, settings) -> int:
+    from bot.engines import load_engine
+    from bot.quiz.console import read_val, run_quiz
+    from bot.quiz.fingerprint import model_fingerprint
+    from bot.quiz.rules import copy_check
+
+    engine = load_engine(settings)
+    try:
+        # Again with the engine's copy guard: a reply training taught word for word is no round.
+        examples = read_val(args.quiz, copy_check(engine))
+        served = getattr(getattr(engine, "client", None), "model", None)
+        return run_quiz(
+            engine, examples, rounds=args.rounds, stdin=sys.stdin, stdout=sys.stdout,
+            # No results store is configured yet (issue 16 §1 adds the database setting).
+            store=None, model=model_fingerprint(settings.model, served),
+        )  # fmt: skip
+    finally:
+        engine.close(settings.shutdown_timeout)
 
 
 def _console(args, settings) -> int:
@@ -108,15 +148,23 @@ def setup_logging(level: str) -> None:
 
 
 def _run(args) -> int:
+    if args.quiz is not None:
+        from bot.quiz.console import read_val
+
+        # The dataset first: a bad folder is said before settings are read or the model loads.
+        read_val(args.quiz)
     env = read_environment(args.env_file or ".env", must_exist=args.env_file is not None)
     # --demo serves Discord for a user who has set a token up, and the console for one who
     # has not, so the same `make demo` ends in the right place for both.
     args.console = args.console or (args.demo and not env.get("DISCORD_TOKEN", "").strip())
+    local = args.console or args.quiz is not None  # no Discord, so no token
     settings = load_settings(
-        env, model=args.model, device=args.device, require_token=not args.console
+        env, model=args.model, device=args.device, require_token=not local
     )
     # The console's output is the chat itself: keep library chatter to warnings there.
-    setup_logging("DEBUG" if args.verbose else "WARNING" if args.console else settings.log_level)
+    setup_logging("DEBUG" if args.verbose else "WARNING" if local else settings.log_level)
+    if args.quiz is not None:
+        return _quiz(args, settings)
     if args.console:
         return _console(args, settings)
     return _discord(settings)

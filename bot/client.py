@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord.ext import commands
@@ -15,13 +15,16 @@ from bot.cogs.admin import Admin
 from bot.cogs.chat import GuildMembers
 from bot.cogs.errors import ErrorHandler
 from bot.cogs.mentions import Mentions
+from bot.cogs.quiz import Quiz
 from bot.cogs.slash import Slash
 from bot.conversation import MentionContext, discord_ids
 from bot.cooldown import UserCooldown
 from bot.engines import load_engine as engine_for
 from bot.engines.local import LocalEngine
 from bot.inflight import InFlight
+from bot.quiz.fingerprint import model_fingerprint
 from bot.settings import Settings
+from bot.store import QuizStore
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,9 @@ def intents_for(settings: Settings) -> discord.Intents:
 
 
 class CatGPTBot(commands.AutoShardedBot):
-    """Dependencies come in: the settings, and the engine or a function that loads one.
+    """Dependencies come in: the settings, the engine or a function that loads one, and the
+    quiz's results store or an async function that opens one (neither: the quiz commands say
+    results are not configured). The bot closes the store when it shuts down.
 
     Sharded: one process runs the shards CATGPT_SHARD_IDS names out of CATGPT_SHARD_COUNT
     (both unset: all of Discord's recommended count), so several processes can split a big bot.
@@ -47,6 +52,8 @@ class CatGPTBot(commands.AutoShardedBot):
         *,
         engine: LocalEngine | None = None,
         load_engine: Callable[[], LocalEngine] | None = None,
+        quiz_store: QuizStore | None = None,
+        open_quiz_store: Callable[[], Awaitable[QuizStore]] | None = None,
         **options,
     ):
         options.setdefault("intents", intents_for(settings))
@@ -64,6 +71,8 @@ class CatGPTBot(commands.AutoShardedBot):
         self.settings = settings
         self.engine = engine
         self._load_engine = load_engine or (lambda: engine_for(settings))
+        self.quiz_store = quiz_store
+        self._open_quiz_store = open_quiz_store
         self._shutdown: asyncio.Future | None = None
         # Mention and /catgpt handlers in progress; shutdown lets them finish (bounded).
         self.inflight = InFlight()
@@ -96,15 +105,37 @@ class CatGPTBot(commands.AutoShardedBot):
             shape=card.shape(self.settings.history),
             skip_texts=NOTICES,
         )
+        quiz = await self._quiz(mention_context, account_ids)
         await self.add_cog(ErrorHandler(self))
         await self.add_cog(Mentions(self, mention_context=mention_context, **chat))
-        await self.add_cog(Slash(self, **chat))
+        await self.add_cog(quiz)
+        await self.add_cog(Slash(self, quiz=quiz, **chat))
         await self.add_cog(Admin(self))
         if self.settings.dev_guild is not None:
             guild = discord.Object(self.settings.dev_guild)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d command(s) to the development guild", len(synced))
+
+    async def _quiz(self, mention_context: MentionContext, account_ids: frozenset[int]) -> Quiz:
+        """The quiz game: the results store (opened here when a factory was given), the model's
+        fingerprint (hashing reads files: a thread), the round's limits from the settings."""
+        if self.quiz_store is None and self._open_quiz_store is not None:
+            self.quiz_store = await self._open_quiz_store()
+        served = getattr(getattr(self.engine, "client", None), "model", None)  # remote backend
+        model = await asyncio.to_thread(model_fingerprint, self.settings.model, served)
+        return Quiz(
+            self,
+            engine=self.engine,
+            store=self.quiz_store,
+            model=model,
+            mention_context=mention_context,
+            persona_accounts=account_ids,
+            inflight=self.inflight,
+            # CATGPT_QUIZ_SECONDS / CATGPT_QUIZ_VOTES, once bot/settings.py declares them.
+            seconds=getattr(self.settings, "quiz_seconds", 120),
+            votes=getattr(self.settings, "quiz_votes", 5),
+        )
 
     async def process_commands(self, message: discord.Message) -> None:
         # Every mention parses as a command attempt ("@bot hi" -> command "hi"); only real
@@ -141,7 +172,10 @@ class CatGPTBot(commands.AutoShardedBot):
             # ... given a moment to send that; whatever is still stuck then is cancelled.
             if not await self.inflight.drain(2.0):
                 self.inflight.cancel()
+        # Removes the cogs: the quiz reveals its open rounds (Quiz.cog_unload) meanwhile.
         await super().close()
+        if self.quiz_store is not None:
+            await self.quiz_store.close()
 
 
 async def run_bot(settings: Settings, bot: CatGPTBot | None = None) -> None:

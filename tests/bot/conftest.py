@@ -366,3 +366,19 @@ def tiny_gpt2(tokenizer):
             eos_token_id=tokenizer.eos_token_id,
         )
     )
+
+
+@pytest.fixture
+def quiz_store_factory():
+    """Opens the quiz's results store: each call a new store over the same data, as a bot
+    opening its database again after a restart. (The one place quiz tests get a store: with
+    the real database this opens a SQLite file under tmp_path by URL.)"""
+    from .quiz_store import FakeQuizStore, QuizData
+
+    data = QuizData()
+
+    async def open_store():
+        return FakeQuizStore(data)
+
+    open_store.data = data  # what the tests look into
+    return open_store

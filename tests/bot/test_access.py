@@ -14,7 +14,7 @@ from bot.cogs import NOT_HERE_NOTICE
 from bot.settings import DMS_ANYONE, DMS_MEMBERS, DMS_OFF, Settings
 
 from .conftest import FakeEngine, config, make_thread, mention, post, started
-from .test_slash import EPHEMERAL, RecordingAdapter, interaction_for, run
+from .test_slash import EPHEMERAL, RecordingAdapter, command_data, interaction_for, run
 
 GUILD_CONTEXT, DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT = 0, 1, 2
 GUILD_INSTALL = 0
@@ -157,7 +157,9 @@ async def test_dms_open_to_anyone_when_said_so(tmp_path, member_lookups):
     assert member_lookups == []
 
 
-def dm_interaction_for(client, user: discord.User, prompt: str) -> discord.Interaction:
+def dm_interaction_for(
+    client, user: discord.User, prompt: str, data: dict | None = None
+) -> discord.Interaction:
     payload = {
         "id": str(factories.make_id()),
         "application_id": str(client.user.id),
@@ -175,12 +177,7 @@ def dm_interaction_for(client, user: discord.User, prompt: str) -> discord.Inter
         "attachment_size_limit": 8 * 1024 * 1024,
         "locale": "en-US",
         "context": DM_CONTEXT,
-        "data": {
-            "id": "1",
-            "name": "catgpt",
-            "type": 1,
-            "options": [{"name": "prompt", "type": 3, "value": prompt}],
-        },
+        "data": data or command_data("say", prompt=prompt),
     }
     return discord.Interaction(data=payload, state=client._connection)
 

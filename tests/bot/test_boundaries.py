@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECK = """
 import sys
 import bot.engines.local, catgpt.local_backend, catgpt.reply, catgpt.reply_cleaning
+import bot.quiz.console, bot.quiz.fingerprint  # the console quiz plays without Discord
 assert "discord" not in sys.modules, "the engine side imported discord"
 import bot.client, bot.cli, bot.console
 for name in list(sys.modules):
@@ -32,6 +33,7 @@ print("ok")
 CHECK_COGS = """
 import sys
 import bot.client, bot.cogs.mentions, bot.cogs.slash, bot.cogs.admin, bot.cogs.errors
+import bot.cogs.quiz
 assert "torch" not in sys.modules, "the Discord side imported torch"
 print("ok")
 """

@@ -76,19 +76,52 @@ def adapter():
     async_context.reset(reset)
 
 
-def interaction_for(bot, prompt: str, member=None) -> discord.Interaction:
+def command_data(*path: str, **options: str) -> dict:
+    """The `data` of an application-command interaction for `/catgpt <path...>` with string
+    `options`, nested as Discord sends subcommands (type 1) and subcommand groups (type 2)."""
+    leaf: list[dict] = [{"name": k, "type": 3, "value": v} for k, v in options.items()]
+    for depth, name in reversed(list(enumerate(path))):
+        kind = 1 if depth == len(path) - 1 else 2
+        leaf = [{"name": name, "type": kind, "options": leaf}]
+    return {"id": "1", "name": "catgpt", "type": 1, "options": leaf}
+
+
+def interaction_for(
+    bot,
+    prompt: str | None = None,
+    member=None,
+    *,
+    path=("say",),
+    channel=None,
+    permissions: int | None = None,
+    app_permissions: int | None = None,
+    guild_id: int | None = None,
+) -> discord.Interaction:
+    """An interaction for `/catgpt say prompt:<prompt>` (or `path`) by `member` in `channel`.
+
+    permissions, app_permissions: the member's and the bot's permissions in the channel, as
+    Discord computes them and sends them along (default: all). guild_id: another server's id
+    (the one a test played in before dpytest was configured again)."""
     config = dpytest.get_config()
-    guild, channel = config.guilds[0], config.channels[0]
+    guild = config.guilds[0]
+    channel = channel or config.channels[0]
     member = member or config.members[0]
+    options = {"prompt": prompt} if prompt is not None else {}
     payload = {
         "id": str(next(_ids)),
         "application_id": str(bot.user.id),
         "type": 2,  # application command
         "token": "interaction-token",
         "version": 1,
-        "guild_id": str(guild.id),
+        "guild_id": str(guild_id or guild.id),
         "channel_id": str(channel.id),
-        "channel": {"id": str(channel.id), "type": 0, "guild_id": str(guild.id)},
+        "channel": {
+            "id": str(channel.id),
+            "type": 0,
+            "guild_id": str(guild_id or guild.id),
+            "name": channel.name,
+            "position": 0,
+        },
         "member": {
             "user": factories.make_user_dict(
                 member.name, member.discriminator, None, id_num=member.id
@@ -99,17 +132,12 @@ def interaction_for(bot, prompt: str, member=None) -> discord.Interaction:
             "deaf": False,
             "mute": False,
             "flags": 0,
-            "permissions": "2147483647",
+            "permissions": str(permissions if permissions is not None else 2147483647),
         },
-        "app_permissions": "2147483647",
+        "app_permissions": str(app_permissions if app_permissions is not None else 2147483647),
         "attachment_size_limit": 8 * 1024 * 1024,
         "locale": "en-US",
-        "data": {
-            "id": "1",
-            "name": "catgpt",
-            "type": 1,
-            "options": [{"name": "prompt", "type": 3, "value": prompt}],
-        },
+        "data": command_data(*path, **options),
     }
     return discord.Interaction(data=payload, state=bot._connection)
 
@@ -167,6 +195,9 @@ async def test_cooldown_answers_ephemeral_without_deferring(bot, fake_engine, ad
 
 async def test_command_is_registered_globally_not_synced_at_start(bot):
     assert [c.name for c in bot.tree.get_commands()] == ["catgpt"]
+    (group,) = bot.tree.get_commands()
+    names = sorted(c.qualified_name for c in group.walk_commands())
+    assert names == ["catgpt quiz", "catgpt quiz start", "catgpt quiz stats", "catgpt say"]
 
 
 @pytest.mark.parametrize(
