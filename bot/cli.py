@@ -69,6 +69,7 @@ def _quiz(args, settings) -> int:
     from bot.quiz.console import read_val, run_quiz
     from bot.quiz.fingerprint import model_fingerprint
     from bot.quiz.rules import copy_check
+    from bot.store.database import BotStore
 
     engine = load_engine(settings)
     try:
@@ -77,8 +78,9 @@ def _quiz(args, settings) -> int:
         served = getattr(getattr(engine, "client", None), "model", None)
         return run_quiz(
             engine, examples, rounds=args.rounds, stdin=sys.stdin, stdout=sys.stdout,
-            # No results store is configured yet (issue 16 §1 adds the database setting).
-            store=None, model=model_fingerprint(settings.model, served),
+            # The owner's own score, kept beside the server's (guild_id None) in CATGPT_DB.
+            open_store=lambda: BotStore.open(settings.database_url),
+            model=model_fingerprint(settings.model, served),
         )  # fmt: skip
     finally:
         engine.close(settings.shutdown_timeout)

@@ -132,9 +132,8 @@ class CatGPTBot(commands.AutoShardedBot):
             mention_context=mention_context,
             persona_accounts=account_ids,
             inflight=self.inflight,
-            # CATGPT_QUIZ_SECONDS / CATGPT_QUIZ_VOTES, once bot/settings.py declares them.
-            seconds=getattr(self.settings, "quiz_seconds", 120),
-            votes=getattr(self.settings, "quiz_votes", 5),
+            seconds=self.settings.quiz_seconds,  # CATGPT_QUIZ_SECONDS
+            votes=self.settings.quiz_votes,  # CATGPT_QUIZ_VOTES
         )
 
     async def process_commands(self, message: discord.Message) -> None:
@@ -180,7 +179,10 @@ class CatGPTBot(commands.AutoShardedBot):
 
 async def run_bot(settings: Settings, bot: CatGPTBot | None = None) -> None:
     """Connect and serve until SIGINT/SIGTERM, then shut down gracefully."""
-    bot = bot or CatGPTBot(settings)
+    if bot is None:
+        from bot.store.database import BotStore  # SQLAlchemy: only for the bot that serves
+
+        bot = CatGPTBot(settings, open_quiz_store=lambda: BotStore.open(settings.database_url))
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         try:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -198,12 +198,19 @@ def run_quiz(
     stdin: TextIO,
     stdout: TextIO,
     store: QuizStore | None = None,
+    open_store: Callable[[], Awaitable[QuizStore]] | None = None,
     model: str = "",
     seed: int | None = None,
 ) -> int:
-    """The console quiz from a plain (non-async) caller; returns the exit status."""
+    """The console quiz from a plain (non-async) caller; returns the exit status.
+
+    `open_store` opens the results store inside the quiz's event loop (an async database
+    engine belongs to the loop it was opened in); `store` is one already open."""
 
     async def main() -> None:
+        nonlocal store
+        if store is None and open_store is not None:
+            store = await open_store()
         try:
             await play(engine, examples, rounds=rounds, stdin=stdin, out=stdout,
                        rng=random.Random(seed), store=store, model=model)  # fmt: skip

@@ -371,8 +371,9 @@ def tiny_gpt2(tokenizer):
 @pytest.fixture
 def quiz_store_factory():
     """Opens the quiz's results store: each call a new store over the same data, as a bot
-    opening its database again after a restart. (The one place quiz tests get a store: with
-    the real database this opens a SQLite file under tmp_path by URL.)"""
+    opening its database again after a restart. In memory, so tests can look into the rounds;
+    the real database (bot.store.BotStore) is tested in test_store.py on SQLite and
+    PostgreSQL, and under the game in test_quiz.py's restart test and the console quiz's."""
     from .quiz_store import FakeQuizStore, QuizData
 
     data = QuizData()

@@ -336,6 +336,42 @@ async def test_stats_survive_a_restart(tmp_path, quiz_store_factory, adapter):
     assert adapter.calls[-1][1]["data"]["content"] == said["content"]
 
 
+async def test_results_survive_a_restart_in_the_real_database(tmp_path, adapter):
+    # The store the bot opens in production (bot.store.BotStore), on a SQLite file by URL:
+    # a round, two votes, the reveal, then a new bot process over the same file.
+    from bot.store.database import BotStore
+
+    url = f"sqlite:///{tmp_path / 'bot' / 'catgpt.sqlite3'}"
+
+    def open_store():
+        return BotStore.open(url)
+
+    client, quiz, _ = await quiz_bot(tmp_path, open_store, votes=2)
+    await history()
+    await start(client)
+    alice, bob = config()[2]
+    bot_letter = "AB"[quiz.open[config()[1].id].round.bot_choice]
+    await vote(client, quiz, adapter, alice, bot_letter)
+    await vote(client, quiz, adapter, bob, "B" if bot_letter == "A" else "A")
+    assert quiz.open == {}  # the second vote reached the threshold: revealed
+    await run(client, interaction_for(client, path=("quiz", "stats")))
+    said = adapter.calls[-1][1]["data"]["content"]
+    assert said.endswith("2 vote(s); the bot was taken for mochi in 1 of them (50%).")
+    client.ws = None
+    await client.close()
+
+    guild_id = config()[0].id
+    again, _, _ = await quiz_bot(tmp_path, open_store)
+    assert isinstance(again.quiz_store, BotStore)
+    await run(again, interaction_for(again, path=("quiz", "stats"), guild_id=guild_id))
+    assert adapter.calls[-1][1]["data"]["content"] == said
+    # Another server has its own score.
+    other = await again.quiz_store.stats(model=quiz.model, guild_id=guild_id + 1)
+    assert other.rounds == 0
+    again.ws = None
+    await again.close()
+
+
 async def test_stats_before_any_round(tmp_path, quiz_store_factory, adapter):
     client, _, _ = await quiz_bot(tmp_path, quiz_store_factory)
     await run(client, interaction_for(client, path=("quiz", "stats")))

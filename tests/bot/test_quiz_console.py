@@ -125,8 +125,9 @@ def test_a_bad_dataset_is_one_line_naming_the_path(tmp_path, capsys, make, says)
 
 def test_the_quiz_with_a_real_model_end_to_end(tiny_model_dir, tmp_path):
     folder = dataset(tmp_path, [example(i) for i in range(3)])
-    env = tmp_path / "empty.env"
-    env.write_text("")
+    env = tmp_path / "quiz.env"
+    database = tmp_path / "db" / "catgpt.sqlite3"
+    env.write_text(f"CATGPT_DB=sqlite:///{database}\n")
     result = run_python(
         "-m", "bot", "--quiz", folder, "--rounds", "2", "--model", str(tiny_model_dir),
         "--env-file", str(env), stdin="A\nB\n",
@@ -134,3 +135,16 @@ def test_the_quiz_with_a_real_model_end_to_end(tiny_model_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("A or B? ") == 2
     assert "of 2 right" in result.stdout.splitlines()[-1]
+    # The owner's score is kept in CATGPT_DB, as the console's (no server).
+    from bot.quiz.fingerprint import model_fingerprint
+    from bot.store.database import BotStore
+
+    async def kept():
+        store = await BotStore.open(f"sqlite:///{database}")
+        try:
+            return await store.stats(model=model_fingerprint(tiny_model_dir), guild_id=None)
+        finally:
+            await store.close()
+
+    stats = asyncio.run(kept())
+    assert stats.rounds == 2 and stats.votes == 2
