@@ -36,6 +36,27 @@ class ModelFolderError(FixableError):
     render, unreadable weights or catgpt.json. `bot` re-raises it as its ModelLoadError."""
 
 
+class MissingExtra(FixableError):
+    """A library of an optional part of the install (pyproject's extras) is not installed."""
+
+
+def missing_extra(error: ModuleNotFoundError, *, extra: str, modules: frozenset[str],
+                  needed_for: str) -> MissingExtra:
+    """`error` as one line naming the pip command, when the module is one of `extra`'s;
+    anything else missing is a bug in the install or in us, and is raised as it is."""
+    name = (error.name or "").split(".", 1)[0]
+    if name not in modules:
+        raise error
+    return MissingExtra(f"{needed_for} needs {name}, which is not installed",
+                        fix=f"Install it with: pip install 'catgpt[{extra}]'")
+
+
+def report(prog: str, error: FixableError) -> int:
+    """One line on stderr; the exit status."""
+    print(f"{prog}: error: {error}", file=sys.stderr)
+    return error.exit_code
+
+
 def run_cli(prog: str, body: Callable[[], int]) -> int:
     """A console script's exit status: `body()`'s, or 1 line on stderr for a fixable error."""
     try:
@@ -43,8 +64,7 @@ def run_cli(prog: str, body: Callable[[], int]) -> int:
         sys.stdout.flush()  # a reader that went away shows here, not at interpreter exit
         return code
     except FixableError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return error.exit_code
+        return report(prog, error)
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130

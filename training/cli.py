@@ -14,7 +14,7 @@ import importlib
 import logging
 import os
 
-from catgpt.errors import run_cli
+from catgpt.errors import missing_extra, report, run_cli
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What `pip install 'catgpt[train]'` adds to the slim install (pyproject.toml); the commands'
+# modules import them, so a bot host's install says so in one line, not a traceback.
+TRAIN_EXTRA = frozenset({"torch", "accelerate", "peft", "gguf", "ijson", "phonenumbers", "stdnum",
+                         "tqdm", "matplotlib", "emoji", "sklearn"})
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        parser = build_parser()
+    except ModuleNotFoundError as error:
+        return report("catgpt-train", missing_extra(error, extra="train", modules=TRAIN_EXTRA,
+                                                    needed_for="catgpt-train"))
+    args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="%(message)s")
     # Hide the bars for loading and writing weights (read when transformers is first imported);

@@ -14,14 +14,32 @@ for the backend chosen: the remote one must not bring torch into the process.
 
 from __future__ import annotations
 
+from bot.heap import trim_heap
+from catgpt.errors import missing_extra
+
+# What `pip install 'catgpt[local]'` adds to the slim install (pyproject.toml).
+LOCAL_EXTRA = frozenset({"torch"})
+
 
 def load_engine(settings):
     """The engine the settings name. Blocking (loads weights or asks the server): run it off
     the event loop. Raises BotError subclasses with one-line messages."""
+    engine = _load(settings)
+    trim_heap()  # what loading freed goes back to the OS (bot/heap.py)
+    return engine
+
+
+def _load(settings):
     if settings.backend == "openai":
         from bot.engines.remote import RemoteEngine
 
         return RemoteEngine.from_settings(settings)
-    from bot.engines.local import LocalEngine
+    try:
+        from bot.engines.local import LocalEngine
 
-    return LocalEngine.from_settings(settings)
+        return LocalEngine.from_settings(settings)
+    except ModuleNotFoundError as error:
+        # A bot host with the slim install (no torch) asked for the local backend.
+        raise missing_extra(error, extra="local", modules=LOCAL_EXTRA,
+                            needed_for="CATGPT_BACKEND=local (the weights in the bot's process)"
+                            ) from None

@@ -335,10 +335,13 @@ def make_thread(parent: discord.TextChannel, name: str = "thread") -> discord.Th
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_python(*args: str, stdin: str) -> subprocess.CompletedProcess:
+def run_python(*args: str, stdin: str, path: list | None = None) -> subprocess.CompletedProcess:
     """`python ARGS` in a fresh process at the project root, with none of the host's bot
-    settings (CATGPT_*, DISCORD_TOKEN) in its environment: only what the test passes counts."""
+    settings (CATGPT_*, DISCORD_TOKEN) in its environment: only what the test passes counts.
+    `path`: the folders for PYTHONPATH."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CATGPT_", "DISCORD_"))}
+    if path is not None:
+        env["PYTHONPATH"] = os.pathsep.join(map(str, path))
     return subprocess.run(
         [sys.executable, *args],
         input=stdin,

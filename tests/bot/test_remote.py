@@ -6,6 +6,7 @@ One server for the whole file (tests/bot/serving.py); only the crash test restar
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 
@@ -18,8 +19,9 @@ from bot.engines.remote import RemoteEngine
 from bot.errors import BackendError, EngineBusy, EngineClosed, ServerUnavailable
 from bot.settings import Settings
 
-from .conftest import config, mention, run_python, started, until, wait_until
+from .conftest import ROOT, config, mention, run_python, started, until, wait_until
 from .serving import chatty_model_dir_fixture, free_port, serve_fixture  # noqa: F401
+from .slim_install import base_requirements, closure, distributions_of, slim_site
 
 KEY = "sk-test-0123456789abcdef-SECRET"
 
@@ -215,6 +217,9 @@ def test_console_on_the_openai_backend_never_imports_torch(chatty_model_dir, ser
         f"CATGPT_MODEL={weightless}\nCATGPT_BACKEND=openai\n"
         f"CATGPT_API_BASE={serve.api_base}\nCATGPT_API_KEY={KEY}\n"
     )
+    slim = closure(base_requirements())
+    assert "torch" not in slim
+    site = slim_site(tmp_path / "slim", slim)  # torch, peft, PIL...: not installed there
     code = (
         "import sys\n"
         "import bot.client, bot.cli\n"  # the Discord side is loaded too, as in the real bot
@@ -222,13 +227,20 @@ def test_console_on_the_openai_backend_never_imports_torch(chatty_model_dir, ser
         "status = bot.cli.main(argv)\n"
         "print('torch loaded:', sorted(m for m in sys.modules if m.split('.')[0] == 'torch')[:3],"
         " file=sys.stderr)\n"
+        "import json\n"
+        "print('modules:', json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
         "sys.exit(status)\n"
     )
-    result = run_python("-c", code, stdin="hi mochi\n")
+    result = run_python("-S", "-c", code, stdin="hi mochi\n", path=[site, ROOT])
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["alice: hi mochi", "mochi: meow meow"]
     assert "torch loaded: []" in result.stderr
     assert KEY not in result.stdout + result.stderr
+    # It ran on the slim install's modules alone.
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("modules: ")]
+    imported = distributions_of(json.loads(line.removeprefix("modules: ")))
+    assert all(dists & slim for dists in imported.values()), imported
+    assert {"discord-py", "openai", "transformers"} <= set().union(*imported.values())
 
 
 def test_cli_start_up_failure_is_one_line_naming_the_url(chatty_model_dir, tmp_path):
@@ -245,3 +257,23 @@ def test_cli_start_up_failure_is_one_line_naming_the_url(chatty_model_dir, tmp_p
     assert lines[0].startswith(f"catgpt-bot: error: {nowhere}: cannot reach the inference server (")
     assert "Start the server, or fix CATGPT_API_BASE." in result.stderr
     assert KEY not in result.stdout + result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_slim_install_says_in_one_line_what_the_other_parts_need(tiny_model_dir, tmp_path):
+    # A bot host with `pip install catgpt` only: the local backend and catgpt-train name the
+    # extra to install instead of a ModuleNotFoundError traceback.
+    site = slim_site(tmp_path / "slim", closure(base_requirements()))
+    env_file = tmp_path / "local.env"
+    env_file.write_text(f"CATGPT_MODEL={tiny_model_dir}\nCATGPT_BACKEND=local\n")
+    runs = {
+        "catgpt-bot": run_python("-S", "-m", "bot", "--console", "--env-file", str(env_file),
+                                 stdin="hi\n", path=[site, ROOT]),
+        "catgpt-train": run_python("-S", "-m", "training", "prepare", "--help", stdin="",
+                                   path=[site, ROOT]),
+    }
+    for prog, result in runs.items():
+        extra = "local" if prog == "catgpt-bot" else "train"
+        assert result.returncode == 1, result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"{prog}: error: ") and ", which is not installed" in line
+        assert line.endswith(f"pip install 'catgpt[{extra}]'")
