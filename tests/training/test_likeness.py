@@ -272,3 +272,25 @@ def test_likeness_contexts_0_leaves_the_figures_out(trained_tiny, tmp_path, caps
                  "--likeness-contexts", "0"]) == 0  # fmt: skip
     assert json.loads((folder / "catgpt.json").read_text())["evaluation"]["likeness"] is None
     assert "likeness" not in capsys.readouterr().out
+
+
+# --- tables and the picture ------------------------------------------------------------------
+
+
+def test_a_figure_not_available_shows_as_n_a_with_its_reason(tmp_path):
+    from training import plots
+    from training.model.tables import likeness_notes, likeness_rows
+
+    section = likeness.compare(
+        {"real": lines("persona", 6, 20), "fine_tuned": lines("persona", 6, 21)},
+        {PERSONA: lines("persona", 30, 22)},
+    )
+    rows = likeness_rows(section)
+    assert rows[1] == ["told from the real replies (50% = cannot tell)", "n/a", ""]
+    assert rows[2] == ["attributed to the persona", "n/a", "n/a"]
+    notes = " ".join(likeness_notes(section))
+    assert "discriminator not available: 6 contexts" in notes and "no other speaker" in notes
+    # The picture draws what there is, and says why attribution is missing.
+    style = {"replies": 6, "markers": {"real": {}, "fine_tuned": {}}, "distance": {}}
+    plots.style_picture(tmp_path / "style.png", style, section)
+    assert (tmp_path / "style.png").stat().st_size > 0
