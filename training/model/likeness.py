@@ -183,7 +183,10 @@ def wilson_interval(hits: int, total: int, z: float = Z95) -> tuple[float, float
     denominator = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denominator
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # At 0% and 100% the bound is the share itself (rounding would put it a hair past).
+    low = 0.0 if hits == 0 else max(0.0, centre - half)
+    high = 1.0 if hits == total else min(1.0, centre + half)
+    return low, high
 
 
 # --- both --------------------------------------------------------------------------------------
