@@ -133,12 +133,16 @@ def loss_picture(path: Path, log_history: list[dict], persona: str, stop_reason:
 # --- eval --------------------------------------------------------------------------------------
 
 
-def style_picture(path: Path, style: dict) -> None:
-    """One panel per style marker, one bar per side (real, fine-tuned, base, prompted base)."""
+def style_picture(path: Path, style: dict, likeness: dict | None = None) -> None:
+    """One panel per style marker, one bar per side (real, fine-tuned, base, prompted base);
+    with the likeness figures, a last row: discriminator accuracy and attribution."""
     sides = [side for side in SIDES if side in style["markers"]]
-    figure = _figure(13, 10)
-    panels = figure.subplots(3, 3).flat
-    for axes, marker in zip(panels, MARKERS, strict=True):
+    rows = 4 if likeness else 3
+    figure = _figure(13, 10 + 3.3 * (rows - 3))
+    panels = list(figure.subplots(rows, 3).flat)
+    if likeness:
+        likeness_panels(panels[9], panels[10], panels[11], likeness)
+    for axes, marker in zip(panels[:9], MARKERS, strict=True):
         values = [style["markers"][side].get(marker.key) for side in sides]
         scale = 100 if marker.kind in ("share", "overlap") else 1
         bars = axes.bar([SIDES[s] for s in sides], [(v or 0) * scale for v in values],
@@ -158,3 +162,43 @@ def style_picture(path: Path, style: dict) -> None:
     figure.suptitle(f"Style of {style['replies']} replies to the same val contexts"
                     + (f" (style distance: {distances})" if distances else ""))  # fmt: skip
     _save(figure, path)
+
+
+def likeness_panels(judged_axes, attributed_axes, note_axes, likeness: dict) -> None:
+    """Discriminator accuracy per generated side (50% drawn: cannot tell), and the share
+    attributed to the persona per side (the real replies' share is the ceiling), each bar with
+    its 95% interval."""
+
+    def bars(axes, values: dict[str, dict], key: str) -> None:
+        shown = [side for side in SIDES if side in values and values[side].get(key) is not None]
+        heights = [100 * values[s][key] for s in shown]
+        low = [100 * (values[s][key] - values[s]["interval"][0]) for s in shown]
+        high = [100 * (values[s]["interval"][1] - values[s][key]) for s in shown]
+        drawn = axes.bar([SIDES[s] for s in shown], heights, yerr=[low, high], capsize=4,
+                         color=[SIDE_COLORS[s] for s in shown])  # fmt: skip
+        axes.bar_label(drawn, [f"{h:.0f}%" for h in heights], fontsize=8, label_type="center",
+                       color="white")  # fmt: skip
+        axes.set_ylim(0, 105)
+        axes.set_ylabel("%")
+        axes.tick_params(axis="x", labelsize=8)
+
+    judged = {side: figure for side, figure in (likeness.get("discriminator") or {}).items()
+              if figure.get("available")}  # fmt: skip
+    bars(judged_axes, judged, "accuracy")
+    judged_axes.axhline(50, color="#343a40", linestyle="--", linewidth=1)
+    judged_axes.set_title("told from the real replies (50% = cannot tell)", fontsize=10)
+    attribution = likeness.get("attribution") or {}
+    if attribution.get("available"):
+        bars(attributed_axes, attribution["shares"], "share")
+        attributed_axes.axhline(100 * attribution["chance"], color="#343a40", linestyle=":",
+                                linewidth=1)  # fmt: skip
+        attributed_axes.set_title(f"attributed to the persona (of {attribution['speakers']} "
+                                  "speakers; dotted: chance)", fontsize=10)  # fmt: skip
+    else:
+        attributed_axes.set_title("attributed to the persona: n/a", fontsize=10)
+        attributed_axes.text(0.5, 0.5, attribution.get("reason", ""), ha="center", va="center",
+                             wrap=True, fontsize=8, transform=attributed_axes.transAxes)
+    note_axes.axis("off")
+    note_axes.text(0, 0.5, f"likeness: {likeness['contexts']} val contexts\n"
+                   "bars: 95% intervals (bootstrap over\ncontexts; Wilson for attribution)",
+                   va="center", fontsize=9)  # fmt: skip

