@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                                                     needed_for="catgpt-train"))
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    if os.environ.get("RANK", "0") != "0":  # torchrun / accelerate: the first process tells
+        level = max(level, logging.WARNING)
     logging.basicConfig(level=level, format="%(message)s")
     # Hide the bars for loading and writing weights (read when transformers is first imported);
     # the Trainer's own progress bar is not one of them and stays.

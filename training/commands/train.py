@@ -29,9 +29,13 @@ def summary(card: dict) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
+    from accelerate import PartialState
+
     from training.model.trainer import train_model
 
     card = train_model(from_args(TrainArgs, args))
+    if not PartialState().is_main_process:
+        return 0  # under torchrun / accelerate launch, one summary: the first process's
     print(summary(card))
     print(f"model folder: {args.out}")
     if getattr(args, "verbose", False):

@@ -103,14 +103,27 @@ class PersonaTrainer(Trainer):
         return (loss, {"loss": loss}) if return_outputs else loss
 
 
-def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device: str):
+def per_process_batch(batch_size: int, processes: int) -> int:
+    """--batch-size is the batch of one optimizer step, however many processes share it: so
+    a run under torchrun takes the same steps, and learns the same, as one process does."""
+    if batch_size % processes:
+        raise ModelError(
+            f"--batch-size {batch_size} does not split evenly over {processes} processes",
+            fix=f"Use a multiple of {processes}, e.g. "
+            f"--batch-size {processes * max(1, batch_size // processes)}")
+    return batch_size // processes
+
+
+def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device: str,
+                       processes: int = 1):
     early_stop = args.early_stop and has_val
+    batch = per_process_batch(args.batch_size, processes)
     return TrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=args.epochs,
         max_steps=args.max_steps or -1,
-        per_device_train_batch_size=args.batch_size,
-        per_device_eval_batch_size=args.batch_size,
+        per_device_train_batch_size=batch,
+        per_device_eval_batch_size=batch,
         gradient_accumulation_steps=args.grad_accum,
         learning_rate=args.lr,
         weight_decay=args.weight_decay,
@@ -134,6 +147,9 @@ def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device
         prediction_loss_only=True,  # eval needs the loss only, never the logits
         seed=args.seed,
         dataloader_pin_memory=device == "cuda",
+        # Every parameter that trains takes part in every step (LoRA's frozen ones do not
+        # count), so DDP need not walk the autograd graph for unused ones each step.
+        ddp_find_unused_parameters=False,
         use_cpu=device == "cpu",
         **precision(device),
     )
@@ -177,7 +193,12 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
     if args.lora:
         model = add_lora(model, args)
 
-    state = PartialState()  # one process per GPU under torchrun; one here otherwise
+    device = pick_device().type
+    # One process per GPU (or CPU worker) under torchrun / accelerate launch; one otherwise.
+    # `cpu=True` as TrainingArguments(use_cpu=True) will say: without it, the processes of a
+    # CPU run each believe they are the only one (and each wrote the folder and printed).
+    state = PartialState(cpu=device == "cpu")
+    per_process_batch(args.batch_size, state.num_processes)  # checked before any writing
     staging = staging_folder(out)
     # A full disk (checkpoints, weights, anything) is one line, the staging folder removed.
     with disk_full_is_one_line(out, "the model folder", staged=staging):
@@ -188,7 +209,6 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
                 "%d train / %d val examples, %d persona tokens to learn, window %d tokens",
                 len(train_features), len(val_features), train_report.persona_tokens, max_length,
             )  # fmt: skip
-            device = pick_device().type
             has_val = bool(val_features)
             callbacks = [ValReport(), *callbacks]
             if args.early_stop and has_val:
@@ -197,7 +217,8 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             callbacks += [budget] if budget else []
             trainer = PersonaTrainer(
                 model=model,
-                args=training_arguments(args, staging / "checkpoints", has_val, device),
+                args=training_arguments(args, staging / "checkpoints", has_val, device,
+                                        state.num_processes),
                 train_dataset=train_features,
                 eval_dataset=val_features or None,
                 data_collator=PadCollator(tokenizer.pad_token_id, 8 if device == "cuda" else 1),
@@ -206,10 +227,14 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             )
             trainer.remove_callback(ProgressCallback)
             trainer.add_callback(StepReport)
-            keep_tensorboard_logs(trainer, sharing.private_dir(staging) / "runs")  # args hold paths
+            if state.is_main_process:  # private_dir writes: the first process's alone
+                keep_tensorboard_logs(trainer, sharing.private_dir(staging) / "runs")
             started = time.monotonic()
             result = trainer.train(resume_from_checkpoint=resume_from)
             seconds = time.monotonic() - started
+            # Every process has written its last checkpoint files (each saves its own random
+            # state) before the first one removes the checkpoints and moves the folder.
+            state.wait_for_everyone()
 
             card = describe_run(
                 args, dataset, base.info, persona, trainer, seconds, bundle_dataset, max_length
