@@ -384,3 +384,21 @@ async def test_about_says_what_it_is_and_how_to_opt_out(tmp_path, adapter, last,
 def test_the_status_line_fits_discord_s_limit():
     long = PersonaCard(name="m" * 100 + " the very long name")
     assert len(status_line(long)) <= 128 and status_line(long).endswith(" · /catgpt about")
+
+
+# The date /catgpt about gives: catgpt.json's dataset block, read through the persona card -----
+
+
+def test_the_card_reads_the_last_trained_day_and_refuses_a_bad_one():
+    from catgpt.errors import ModelFolderError
+    from catgpt.folder import card_from_dict
+
+    day = {"dataset": {"last_persona_message": "2024-05-31"}}
+    assert card_from_dict({"persona": "mochi", **day}).last_message == date(2024, 5, 31)
+    in_stats = {"dataset": {"stats": {"last_persona_message": "2023-01-02"}}}
+    assert card_from_dict(in_stats).last_message == date(2023, 1, 2)
+    assert card_from_dict({"persona": "mochi"}).last_message is None
+    with pytest.raises(ModelFolderError) as caught:
+        card_from_dict({"dataset": {"last_persona_message": "31/05/2024"}})
+    assert "dataset.last_persona_message" in str(caught.value)
+    assert "\n" not in str(caught.value)
