@@ -9,6 +9,7 @@ import asyncio
 from datetime import date
 
 import discord
+import discord.ext.test as dpytest
 import pytest
 from discord.ext.test import backend
 from hypothesis import HealthCheck, given, settings
@@ -58,6 +59,7 @@ async def consent_bot(tmp_path, engine=None, **settings) -> CatGPTBot:
 async def stop(client: CatGPTBot) -> None:
     client.ws = None  # dpytest's gateway cannot be closed; discord.py skips a missing one
     await client.close()
+    await dpytest.empty_queue()  # the replies sent: dpytest's queue outlives its world
 
 
 async def command(client, name: str, member=None, **options) -> str:
@@ -280,8 +282,7 @@ async def _no_opted_out_text(tmp_path, lines, opted, restart, reply_to_opted):
             assert name not in said
     finally:
         async_context.reset(reset)
-        client.ws = None
-        await client.close()
+        await stop(client)
 
 
 # pause / resume --------------------------------------------------------------------------------
