@@ -5,6 +5,7 @@ catgpt-bot --model models/demo           # a different model folder
 catgpt-bot --console --model models/demo # local chat, no token needed
 catgpt-bot --demo --model models/demo    # Discord when a token is set, else the console
 catgpt-bot --quiz data/prepared/alice    # "real or bot?" over the dataset's val split
+catgpt-bot export-opt-outs opt-outs.txt  # /catgpt forget's opt-outs, for prepare --opt-outs
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="catgpt-bot",
         description="Serve a CatGPT model folder as a Discord bot, or chat with it locally.",
+        epilog="catgpt-bot export-opt-outs FILE: write the accounts that used /catgpt forget "
+        "(from CATGPT_DB) to FILE, for `catgpt-train prepare --opt-outs FILE`.",
     )
     parser.add_argument("--model", metavar="DIR", help="model folder (overrides CATGPT_MODEL)")
     parser.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides CATGPT_DEVICE)")
@@ -52,6 +55,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--name", default="you", help="your name in console mode (default: you)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug details")
     return parser
+
+
+EXPORT_OPT_OUTS = "export-opt-outs"
+
+
+def build_export_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=f"catgpt-bot {EXPORT_OPT_OUTS}",
+        description="Write the accounts that used /catgpt forget (from CATGPT_DB, the bot's "
+        "database) to FILE, one id a line, for `catgpt-train prepare --opt-outs FILE`. No "
+        "token needed. An existing FILE is replaced only if this command wrote it.",
+    )
+    parser.add_argument("file", metavar="FILE", help="the opt-out file to write")
+    parser.add_argument(
+        "--env-file", metavar="PATH", help="settings file to read (default: .env, if present)"
+    )
+    return parser
+
+
+def _export_opt_outs(args) -> int:
+    from bot.export_opt_outs import export_opt_outs
+    from bot.store_settings import store_settings
+
+    env = read_environment(args.env_file or ".env", must_exist=args.env_file is not None)
+    count = export_opt_outs(args.file, store_settings(env)["database_url"])
+    print(f"wrote {count} opted-out account(s) to {args.file}")
+    return 0
 
 
 def _rounds(text: str) -> int:
@@ -173,6 +203,10 @@ def _run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == [EXPORT_OPT_OUTS]:  # the one subcommand; everything else is flags
+        export_args = build_export_parser().parse_args(argv[1:])
+        return run_cli("catgpt-bot", lambda: _export_opt_outs(export_args))
     args = build_parser().parse_args(argv)
     # A BotError (a setting, the model folder, the token) is one line on stderr, exit status 1.
     return run_cli("catgpt-bot", lambda: _run(args))

@@ -13,10 +13,12 @@ from discord.ext import commands
 from bot.cogs import NO_MENTIONS, NOTICES
 from bot.cogs.admin import Admin
 from bot.cogs.chat import GuildMembers
+from bot.cogs.consent import ConsentCommands, forget_cached_messages
 from bot.cogs.errors import ErrorHandler
 from bot.cogs.mentions import Mentions
 from bot.cogs.quiz import Quiz
 from bot.cogs.slash import Slash
+from bot.consent import Consent
 from bot.conversation import MentionContext, discord_ids
 from bot.cooldown import UserCooldown
 from bot.engines import load_engine as engine_for
@@ -25,7 +27,7 @@ from bot.heap import trim_heap
 from bot.inflight import InFlight
 from bot.quiz.fingerprint import model_fingerprint
 from bot.settings import Settings
-from bot.store import QuizStore
+from bot.store import ConsentStore, QuizStore
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,9 @@ def intents_for(settings: Settings) -> discord.Intents:
 class CatGPTBot(commands.AutoShardedBot):
     """Dependencies come in: the settings, the engine or a function that loads one, and the
     quiz's results store or an async function that opens one (neither: the quiz commands say
-    results are not configured). The bot closes the store when it shuts down.
+    results are not configured). The bot closes the store when it shuts down. The same store,
+    when it also keeps opt-outs and pauses (bot/store's ConsentStore: the bot's database
+    does), is what `self.consent` (bot/consent.py) reads at start and changes.
 
     Sharded: one process runs the shards CATGPT_SHARD_IDS names out of CATGPT_SHARD_COUNT
     (both unset: all of Discord's recommended count), so several processes can split a big bot.
@@ -77,6 +81,8 @@ class CatGPTBot(commands.AutoShardedBot):
         self._shutdown: asyncio.Future | None = None
         # Mention and /catgpt handlers in progress; shutdown lets them finish (bounded).
         self.inflight = InFlight()
+        # Opt-outs and pauses; without a database nobody is opted out and nothing is paused.
+        self.consent = Consent()
 
     async def setup_hook(self) -> None:
         if self.engine is None:
@@ -105,12 +111,15 @@ class CatGPTBot(commands.AutoShardedBot):
             # same bound the engine's prompts get (catgpt.prompt.limits).
             shape=card.shape(self.settings.history),
             skip_texts=NOTICES,
+            opted_out=self.consent.opted_out,  # never reads the messages of who opted out
         )
         quiz = await self._quiz(mention_context, account_ids)
+        consent = await self._consent(mention_context, account_ids)
         await self.add_cog(ErrorHandler(self))
         await self.add_cog(Mentions(self, mention_context=mention_context, **chat))
         await self.add_cog(quiz)
-        await self.add_cog(Slash(self, quiz=quiz, **chat))
+        await self.add_cog(consent)
+        await self.add_cog(Slash(self, quiz=quiz, consent=consent, **chat))
         await self.add_cog(Admin(self))
         if self.settings.dev_guild is not None:
             guild = discord.Object(self.settings.dev_guild)
@@ -136,6 +145,20 @@ class CatGPTBot(commands.AutoShardedBot):
             inflight=self.inflight,
             seconds=self.settings.quiz_seconds,  # CATGPT_QUIZ_SECONDS
             votes=self.settings.quiz_votes,  # CATGPT_QUIZ_VOTES
+        )
+
+    async def _consent(
+        self, mention_context: MentionContext, account_ids: frozenset[int]
+    ) -> ConsentCommands:
+        """Opt-outs and pauses from the bot's database (read once here, then cached), and what
+        an opt-out empties: the mention memory and discord.py's message cache."""
+        if isinstance(self.quiz_store, ConsentStore):
+            self.consent.store = self.quiz_store
+            await self.consent.load()
+        self.consent.on_opt_out.append(mention_context.forget_author)
+        self.consent.on_opt_out.append(lambda user_id: forget_cached_messages(self, user_id))
+        return ConsentCommands(
+            self, consent=self.consent, card=self.engine.card, persona_accounts=account_ids
         )
 
     async def process_commands(self, message: discord.Message) -> None:

@@ -12,7 +12,11 @@ Discord sends empty content for messages that do not mention the bot; those are 
 the context is then the mentions and the bot's own replies.
 
 What people delete is gone: a deleted message leaves the memory and ends any reply chain that
-reaches it; an edited one is read again (docs/bot.md, "What the bot remembers").
+reaches it; an edited one is read again (docs/bot.md, "What the bot remembers"). What people
+who opted out (`/catgpt forget`, bot/consent.py) wrote is never read: `read` is the one door
+every message comes in by (the gateway, history reads, the reply chain, the quiz), and it
+leaves theirs out entirely, as `prepare --opt-outs` does, so no placeholder marks where they
+spoke.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import discord
 
@@ -101,6 +105,7 @@ class MentionContext:
         shape: TurnShape | None = None,
         skip_texts: frozenset[str] = frozenset(),
         max_channels: int = 1000,
+        opted_out: Callable[[int], bool] | None = None,
     ):
         self.persona = persona
         self.persona_names = (persona, *aliases)
@@ -109,11 +114,16 @@ class MentionContext:
         self.shape = shape or TurnShape()
         # The bot's own notices (busy, cooldown...) are not things the persona said.
         self.skip_texts = skip_texts
+        # Whether an account opted out (bot/consent.py's set lookup): their messages are never read.
+        self.opted_out = opted_out or (lambda _user_id: False)
         per_channel = max(self.shape.context_turns * MESSAGES_PER_TURN, 50)
         self.memory = ChannelMemory(per_channel=per_channel, max_channels=max_channels)
 
     def read(self, message: discord.Message, me: discord.abc.User) -> SeenMessage | None:
-        """`message` as the model will read it; None for no text or one of the bot's notices."""
+        """`message` as the model will read it; None for no text, one of the bot's notices, or
+        the message of someone who opted out."""
+        if self.opted_out(message.author.id):
+            return None
         is_persona = message.author.id == me.id
         if is_persona and message.content in self.skip_texts:
             return None
@@ -159,6 +169,10 @@ class MentionContext:
     def forget(self, channel_id: int, message_ids: Iterable[int]) -> None:
         """Deleted messages leave the memory (and so every context and reply chain after)."""
         self.memory.forget(channel_id, message_ids)
+
+    def forget_author(self, author_id: int) -> None:
+        """Someone opted out: all they said leaves the memory (reading keeps it out after)."""
+        self.memory.forget_author(author_id)
 
     async def _backfill(self, message: discord.Message, me: discord.abc.User) -> None:
         """Read the channel's history once; concurrent builds wait for that one read."""
@@ -223,6 +237,9 @@ class MentionContext:
             chain.append(seen)
         return chain[::-1]
 
+    def _left_out(self, seen: SeenMessage) -> bool:
+        return seen.author_id is not None and self.opted_out(seen.author_id)
+
     async def build(
         self, message: discord.Message, me: discord.abc.User, *, read_history: bool = True
     ) -> list[dict]:
@@ -243,10 +260,12 @@ class MentionContext:
         chain = await self._chain(message, me, fetch=read_history)
         by_id = {seen.id: seen for seen in [*chain, *remembered]}
         by_id.pop(message.id, None)
-        # A message deleted while the chain was being fetched is left out all the same.
+        # A message deleted while the chain was being fetched is left out all the same, and so
+        # is one of someone who opted out meanwhile.
         stream = [
-            by_id[key] for key in sorted(by_id) if not self.memory.is_deleted(channel_id, key)
-        ]
+            by_id[key] for key in sorted(by_id)
+            if not self.memory.is_deleted(channel_id, key) and not self._left_out(by_id[key])
+        ]  # fmt: skip
         turns = ChannelTurns(self.shape, str(channel_id))
         for seen in [*stream, current]:
             turns.add(

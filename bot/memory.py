@@ -114,6 +114,18 @@ class ChannelMemory:
             entry.messages.pop(message_id, None)
             entry.deleted[message_id] = None
 
+    def forget_author(self, author_id: int) -> int:
+        """Every remembered message of `author_id` leaves the memory, in every channel (an
+        opt-out: bot/consent.py); returns how many. Keeping them out from now on is the
+        reader's job (MentionContext.read), so they are not marked as deleted."""
+        dropped = 0
+        for entry in self._channels.values():
+            gone = [key for key, seen in entry.messages.items() if seen.author_id == author_id]
+            for key in gone:
+                del entry.messages[key]
+            dropped += len(gone)
+        return dropped
+
     def is_deleted(self, channel_id: int, message_id: int) -> bool:
         entry = self._channels.get(channel_id)
         return entry is not None and message_id in entry.deleted

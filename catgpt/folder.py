@@ -7,6 +7,9 @@ trained on:
      "context": {"max_length": 512, "context_turns": 8, "merge_window_s": 300, "gap_s": 3600},
      ...}
 
+`dataset.last_persona_message` (a day, "YYYY-MM-DD") is when the newest persona message the
+model was trained on was sent (older folders: none; `/catgpt about` then says an unknown date).
+
 `max_length` is the longest training example in tokens (context *and* reply); `context_turns`
 the most turns of context before a reply; `merge_window_s` and `gap_s` how prepare made turns
 and conversations of the messages (catgpt/turns.py: the bot makes its context the same way).
@@ -31,13 +34,14 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from catgpt.errors import ModelFolderError
 from catgpt.folder_checks import (
     CATGPT_JSON,
     GENERATION_JSON,
+    LAST_MESSAGE,
     check_card,
     generation_settings,
     section,
@@ -81,6 +85,8 @@ class PersonaCard:
     # How prepare made turns and conversations (catgpt/turns.py); its defaults when unrecorded.
     merge_window: timedelta = DEFAULT_MERGE_WINDOW
     gap: timedelta = DEFAULT_GAP
+    # The day of the newest persona message trained on (UTC); None when the folder does not say.
+    last_message: date | None = None
 
     def shape(self, history: int | None = None) -> TurnShape:
         """The conversation shape a reply is read in: the trained one, its context lowered
@@ -110,6 +116,7 @@ def card_from_dict(card: dict) -> PersonaCard:
         persona = {"name": persona}
     context = section(card, "context")
     dataset = section(card, "dataset")
+    stats = section(card, "dataset", "stats")
     options = section(card, "dataset", "stats", "options")
     return PersonaCard(
         name=persona.get("name") or "assistant",
@@ -119,7 +126,12 @@ def card_from_dict(card: dict) -> PersonaCard:
         context_turns=context.get("context_turns") or options.get("context_turns"),
         merge_window=_recorded("merge_window_s", (context, options), DEFAULT_MERGE_WINDOW),
         gap=_recorded("gap_s", (context, options), DEFAULT_GAP),
+        last_message=_day(dataset.get(LAST_MESSAGE) or stats.get(LAST_MESSAGE)),
     )
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None  # checked by check_card
 
 
 def _recorded(key: str, sources, default: timedelta) -> timedelta:

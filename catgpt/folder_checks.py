@@ -24,13 +24,15 @@ import json
 import math
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 
 from catgpt.errors import ModelFolderError
 from catgpt.labels import speaker_label
 
 CATGPT_JSON = "catgpt.json"
 GENERATION_JSON = "generation_config.json"
+# catgpt.json's dataset.last_persona_message (also in dataset.stats): a day, YYYY-MM-DD.
+LAST_MESSAGE = "last_persona_message"
 # More tokens than any model's context window (the longest today are about 10M): a bound that
 # only nonsense such as 10**12 reaches.
 MAX_TOKENS = 1 << 24
@@ -76,6 +78,15 @@ def _in(low, high, *, whole: bool = False, low_open: bool = False, high_open: bo
 
     return check
 
+
+def _iso_day(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10  # YYYY-MM-DD, not a week date or a compact form
 
 def _whole_from(low: int, high: int | None = None):
     return _in(low, high, whole=True)
@@ -287,6 +298,9 @@ def check_card(card: Mapping) -> None:
     options = section(card, "dataset", "stats", "options")
     _count(options, "dataset.stats.options.", "context_turns", turns)
     _shape(options, "dataset.stats.options.")
+    for prefix, part in (("dataset.", section(card, "dataset")),
+                         ("dataset.stats.", section(card, "dataset", "stats"))):
+        _checked(part, prefix, LAST_MESSAGE, "a day written YYYY-MM-DD", _iso_day)
     n = _count(section(card, "copy_guard"), "copy_guard.", "n", tokens)
     length = length or legacy
     if n is not None and length is not None and n > length:

@@ -25,6 +25,19 @@ _FIX_LINE = ("Write one account id a line (Discord: Developer Mode on, then righ
              "person > Copy User ID); `#` starts a comment")
 
 
+# write_opt_outs' first line: a file that starts with it is ours to overwrite.
+HEADER = "# CatGPT opt-outs: these accounts asked that their messages not be trained on.\n"
+
+
+def written_by_us(path: Path) -> bool:
+    """Whether `path` is a file write_opt_outs wrote (it starts with HEADER)."""
+    try:
+        with Path(path).open("rb") as file:
+            return file.read(len(HEADER.encode())) == HEADER.encode()
+    except OSError:
+        return False
+
+
 class OptOutFileError(FixableError):
     """An opt-out file that cannot be read or holds a line that is not an account id."""
 
@@ -64,7 +77,6 @@ def read_opt_outs(path: Path) -> frozenset[str]:
 def write_opt_outs(path: Path, account_ids: Iterable[int | str]) -> int:
     """Write `account_ids` to `path` in the format read_opt_outs reads; returns how many."""
     ids = sorted({str(int(i)) for i in account_ids}, key=int)
-    header = ("# CatGPT opt-outs: these accounts asked that their messages not be trained on.\n"
-              "# Use with: catgpt-train prepare --opt-outs THIS_FILE ...\n")
+    header = HEADER + "# Use with: catgpt-train prepare --opt-outs THIS_FILE ...\n"
     Path(path).write_text(header + "".join(f"{i}\n" for i in ids), encoding="utf-8")
     return len(ids)

@@ -66,6 +66,10 @@ class Mentions(ChatCog):
         ctx = await self.bot.get_context(message)
         if ctx.valid and await self.bot.is_owner(message.author):
             return
+        # Paused here (the persona's or the server's veto), or the caller opted out (consent.py).
+        guild_id = message.guild.id if message.guild else None
+        if await self.bot.consent.keeps_quiet(guild_id, message.author.id):
+            return
         self.inflight.track_current()
         await self.answer(message)
 

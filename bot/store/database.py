@@ -1,4 +1,5 @@
-"""BotStore: the QuizStore contract (bot/store/__init__.py) on SQLAlchemy's async engine.
+"""BotStore: the QuizStore and ConsentStore contracts (bot/store/__init__.py) on SQLAlchemy's
+async engine.
 
 `await BotStore.open(url)` turns the URL into an async driver's (bot/store/urls.py), makes the
 engine (engine.py), migrates the tables and reads the voter key (migrate.py); any failure is
@@ -29,7 +30,7 @@ from bot.store.engine import create_engine
 from bot.store.errors import StoreError
 from bot.store.failures import explain
 from bot.store.migrate import prepare
-from bot.store.schema import quiz_rounds, quiz_votes
+from bot.store.schema import EVERYWHERE, opt_outs, pauses, quiz_rounds, quiz_votes
 from bot.store.urls import async_url, masked
 from bot.store.voters import voter_hash
 
@@ -181,6 +182,54 @@ class BotStore:
         async with self._transaction() as connection:
             rounds, votes, fooled_votes = (await connection.execute(query)).one()
         return QuizStats(rounds=rounds, votes=votes, fooled_votes=int(fooled_votes))
+
+
+    # ---- consent (ConsentStore): opt-outs and pauses ------------------------------------------
+
+    async def opt_out(self, user_id: int) -> bool:
+        return await self._insert_once(opt_outs, user_id=user_id, opted_out_at=_now())
+
+    async def opt_in(self, user_id: int) -> bool:
+        return await self._delete(opt_outs.delete().where(opt_outs.c.user_id == user_id))
+
+    async def opted_out_ids(self) -> frozenset[int]:
+        async with self._transaction() as connection:
+            found = await connection.execute(select(opt_outs.c.user_id))
+            return frozenset(found.scalars())
+
+    async def is_opted_out(self, user_id: int) -> bool:
+        query = select(opt_outs.c.user_id).where(opt_outs.c.user_id == user_id)
+        async with self._transaction() as connection:
+            return (await connection.execute(query)).first() is not None
+
+    async def pause(self, guild_id: int | None) -> bool:
+        return await self._insert_once(pauses, guild_id=_scope(guild_id), paused_at=_now())
+
+    async def resume(self, guild_id: int | None) -> bool:
+        return await self._delete(pauses.delete().where(pauses.c.guild_id == _scope(guild_id)))
+
+    async def paused_scopes(self) -> frozenset[int | None]:
+        async with self._transaction() as connection:
+            found = await connection.execute(select(pauses.c.guild_id))
+            return frozenset(None if g == EVERYWHERE else g for g in found.scalars())
+
+    async def _insert_once(self, table, **row) -> bool:
+        """INSERT ... ON CONFLICT DO NOTHING: True when the row is new (two hosts at once: one
+        of them says it was already there, neither fails)."""
+        async with self._transaction() as connection:
+            dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+            done = await connection.execute(
+                dialect.insert(table).values(**row).on_conflict_do_nothing()
+            )
+            return done.rowcount > 0
+
+    async def _delete(self, statement) -> bool:
+        async with self._transaction() as connection:
+            return (await connection.execute(statement)).rowcount > 0
+
+
+def _scope(guild_id: int | None) -> int:
+    return EVERYWHERE if guild_id is None else guild_id
 
 
 def _check_choice(value: int, name: str) -> None:

@@ -60,4 +60,22 @@ quiz_votes = Table(
     CheckConstraint("choice IN (0, 1)", name="ck_quiz_votes_choice"),
 )
 
+# Accounts that asked the bot to forget their messages (`/catgpt forget`). The account id
+# itself, not a hash: `catgpt-bot export-opt-outs` writes these ids for `prepare --opt-outs`.
+opt_outs = Table(
+    "opt_outs",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("opted_out_at", DateTime(timezone=True), nullable=False),
+)
+
+# Where the bot is paused: a server's id, or EVERYWHERE (the persona's pause). No row: running.
+pauses = Table(
+    "pauses",
+    metadata,
+    Column("guild_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("paused_at", DateTime(timezone=True), nullable=False),
+)
+EVERYWHERE = 0  # pauses.guild_id of the pause everywhere: no Discord id is 0
+
 VOTER_KEY = "voter_key"  # store_meta's key for the HMAC secret

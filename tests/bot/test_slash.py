@@ -197,7 +197,10 @@ async def test_command_is_registered_globally_not_synced_at_start(bot):
     assert [c.name for c in bot.tree.get_commands()] == ["catgpt"]
     (group,) = bot.tree.get_commands()
     names = sorted(c.qualified_name for c in group.walk_commands())
-    assert names == ["catgpt quiz", "catgpt quiz start", "catgpt quiz stats", "catgpt say"]
+    assert names == [
+        "catgpt about", "catgpt forget", "catgpt pause", "catgpt quiz", "catgpt quiz start",
+        "catgpt quiz stats", "catgpt remember", "catgpt resume", "catgpt say",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(

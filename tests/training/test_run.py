@@ -27,6 +27,12 @@ def test_run_end_to_end_on_the_sample(tmp_path, capsys):
     assert card["context"] == {"max_length": 256, "context_turns": 8, "merge_window_s": 300.0,
                                "gap_s": 3600.0}  # fmt: skip
     assert card["evaluation"]["samples"] == 4
+    # The day of the newest persona message: prepare's stats.json, copied for `/catgpt about`.
+    from catgpt.folder import read_card
+
+    stats = json.loads((out / "private" / "dataset" / "stats.json").read_text())
+    last = card["dataset"]["last_persona_message"]
+    assert last == stats["last_persona_message"] == read_card(out).last_message.isoformat()
     assert (out / "private" / "dataset" / "train.jsonl").is_file()
     assert (out / "chat_template.jinja").is_file()
     # Nothing left beside the model folder: no staging, no scratch dataset.

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import ClassVar
 
@@ -165,6 +165,8 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
         "messages_read": sum(r.messages for r in reports),
         "messages_kept": counts["persona_messages"] + counts["other_messages"],
         "persona_messages": counts["persona_messages"],
+        # The day (UTC) of the newest persona message kept: `/catgpt about` says "up to" it.
+        "last_persona_message": _last_day(read.tally.persona_days),
         "dropped": dict(sorted(read.dropped.items())),
         # Messages more than one export held, read once (training/data/copies.py).
         # Counts only: who opted out is not written anywhere (this file is shared as-is).
@@ -187,6 +189,11 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
     write_stats(out_dir, stats)
     write_report(out_dir, read.tally, people.activity, stats["persona"]["name"], people.persona_ids)
     return stats
+
+
+def _last_day(days) -> str | None:
+    """The newest of the day ordinals counted, as YYYY-MM-DD; None when there are none."""
+    return date.fromordinal(max(days)).isoformat() if days else None
 
 
 def persona_record(name: str, aliases: set[str], account_ids: list[str],

@@ -317,6 +317,8 @@ def describe_run(
             # Relative to the model folder, or not at all (training/model/sharing.py).
             "path": f"{sharing.PRIVATE_DIR}/dataset" if bundle_dataset else None,
             "stats": sharing.public_stats(dataset.stats),
+            # The bot's `/catgpt about` says "trained on messages up to" this day.
+            "last_persona_message": (dataset.stats or {}).get("last_persona_message"),
         },
         "training": {
             "args": sharing.public_args(asdict(args)),
