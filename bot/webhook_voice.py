@@ -28,9 +28,9 @@ log = logging.getLogger(__name__)
 LABEL = " (bot)"  # not configurable: people must see they are talking with a model
 AVATAR = "avatar.png"
 WEBHOOK_NAME = "CatGPT"
-_NAME_MAX = 80
+_NAME_MAX = 80  # Discord's limit for a webhook's username
 # Channels that hold webhooks (a DM has none; a thread uses its parent's).
-_WITH_WEBHOOKS = (discord.TextChannel, discord.VoiceChannel, discord.ForumChannel)  # Discord's limit for a webhook's username
+_WITH_WEBHOOKS = (discord.TextChannel, discord.VoiceChannel, discord.ForumChannel)
 
 
 def persona_username(persona: str) -> str:
