@@ -16,6 +16,7 @@ bot" read them so. The ids are learned when a webhook is found or made; bounded.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import discord
@@ -38,7 +39,9 @@ def persona_username(persona: str) -> str:
 
     Discord refuses usernames containing "discord" or "clyde"; those are spaced apart.
     """
-    name = persona.replace("discord", "disc ord").replace("clyde", "cly de")
+    name = re.sub(
+        r"(?i)(disc)(ord)|(cly)(de)", lambda m: " ".join(g for g in m.groups() if g), persona
+    )
     return f"{name[: _NAME_MAX - len(LABEL)].strip() or 'persona'}{LABEL}"
 
 
