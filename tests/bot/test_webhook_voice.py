@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 
-import discord
 import discord.ext.test as dpytest
 import pytest
 from discord.ext.test import backend, factories
