@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import discord
 
@@ -53,14 +53,15 @@ class TurnTaking:
         self.gap = gap  # a thread the bot spoke in longer ago than this: a new conversation
         self.cooldown = cooldown  # per channel, for the turns nobody asked for
         self.is_mine = is_mine  # the bot's own messages (its account's, or its webhook's)
-        self._spoke: LRU[int, discord.Message] = LRU(10_000)  # channel -> its last own message
+        # channel -> (id, time) of the bot's last message there; ids, not Message objects
+        self._spoke: LRU[int, tuple[int, datetime]] = LRU(10_000)
         self._unasked: set[int] = set()  # channels with an unasked answer under way
 
     def why(self, message: discord.Message, called: bool) -> str | None:
         """Why to answer `message` (CALL, THREAD, FREE), or None; records what it sees."""
         channel_id = message.channel.id
         if self.is_mine(message):
-            self._spoke[channel_id] = message
+            self._spoke[channel_id] = (message.id, message.created_at)
             return None
         author = message.author
         if author.bot or message.webhook_id is not None:
@@ -87,13 +88,13 @@ class TurnTaking:
         """The bot's own message is the newest before this one in the channel (a race: two
         messages arrive while its answer is on its way); it waits for someone else's turn."""
         own = self._spoke.get(message.channel.id)
-        return own is not None and own.id > message.id
+        return own is not None and own[0] > message.id
 
     def _in_thread_conversation(self, message: discord.Message) -> bool:
         if not isinstance(message.channel, discord.Thread):
             return False
         own = self._spoke.get(message.channel.id)
-        return own is not None and message.created_at - own.created_at <= self.gap
+        return own is not None and message.created_at - own[1] <= self.gap
 
     async def settle(self, message: discord.Message, why: str) -> discord.Message | None:
         """The message to answer once the author's burst is over (None: a wait already running
