@@ -56,6 +56,8 @@ class TurnTaking:
         # channel -> (id, time) of the bot's last message there; ids, not Message objects
         self._spoke: LRU[int, tuple[int, datetime]] = LRU(10_000)
         self._unasked: set[int] = set()  # channels with an unasked answer under way
+        # (channel, person) whose unasked wait a call joined: the answer is a call's after all.
+        self._called: set[tuple[int, int]] = set()
 
     def why(self, message: discord.Message, called: bool) -> str | None:
         """Why to answer `message` (CALL, THREAD, FREE), or None; records what it sees."""
@@ -69,6 +71,8 @@ class TurnTaking:
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return None
         if self.debounce.heard(channel_id, author.id, message):
+            if called:
+                self._called.add((channel_id, author.id))
             return None  # the wait for this person's burst takes it in
         if called:
             return CALL
@@ -96,17 +100,24 @@ class TurnTaking:
         own = self._spoke.get(message.channel.id)
         return own is not None and message.created_at - own[1] <= self.gap
 
-    async def settle(self, message: discord.Message, why: str) -> discord.Message | None:
+    async def settle(
+        self, message: discord.Message, why: str
+    ) -> tuple[discord.Message | None, str]:
         """The message to answer once the author's burst is over (None: a wait already running
-        for them here answers it). An unasked answer holds its channel meanwhile."""
-        unasked = why != CALL
-        if unasked:
-            self._unasked.add(message.channel.id)
+        for them here answers it), and why: a call that came during an unasked wait makes it
+        a call's answer. An unasked answer holds its channel meanwhile."""
+        key = (message.channel.id, message.author.id)
+        if why != CALL:
+            self._unasked.add(key[0])
         try:
-            return await self.debounce.settle(message.channel.id, message.author.id, message)
+            latest = await self.debounce.settle(*key, message)
         except BaseException:
             self.done(message, why)
             raise
+        finally:
+            called = key in self._called
+            self._called.discard(key)
+        return latest, CALL if called else why
 
     def done(self, message: discord.Message, why: str) -> None:
         """The answer went out (or was given up): the channel may have another unasked turn."""

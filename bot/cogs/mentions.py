@@ -93,9 +93,9 @@ class Mentions(ChatCog):
         self.inflight.track_current()
         try:
             # After the person's burst (CATGPT_DEBOUNCE_SECONDS): its newest message is answered.
-            latest = await self.turn_taking.settle(message, why)
+            latest, now = await self.turn_taking.settle(message, why)
             if latest is not None:
-                await self.answer(latest, called=why == CALL)
+                await self.answer(latest, called=now == CALL)
         finally:
             self.turn_taking.done(message, why)
 

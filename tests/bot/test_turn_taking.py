@@ -269,6 +269,24 @@ async def test_free_talk_obeys_the_cooldown_silently(tmp_path):
         await dpytest.empty_queue()
 
 
+async def test_a_call_during_an_unasked_wait_is_answered_as_a_call(tmp_path, payloads):
+    client, engine = await free_talk_bot(tmp_path, 1.0, debounce=2.0)
+    time = ManualTime()
+    debounce = client.get_cog("Mentions").turn_taking.debounce
+    debounce.sleep, debounce.clock = time.sleep, time.clock
+    _, channel, (alice, _) = config()
+    try:
+        await arrive(channel, alice, "anyone around")  # free talk: the wait for alice starts
+        data = await arrive(channel, alice, f"{mention(client)} you?")  # then she calls
+        await time.advance(2.0)
+        await dpytest.run_all_events()
+        assert len(engine.calls) == 1
+        # Answered as a call: a Discord reply to her newest message.
+        assert payloads[-1]["message_reference"]["message_id"] == int(data["id"])
+    finally:
+        await dpytest.empty_queue()
+
+
 async def test_without_a_recorded_rate_free_talk_is_off_with_one_line(tmp_path, caplog):
     caplog.set_level(logging.INFO, logger="bot.free_talk")
     client, engine = await free_talk_bot(tmp_path, None)
