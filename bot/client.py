@@ -28,6 +28,7 @@ from bot.inflight import InFlight
 from bot.quiz.fingerprint import model_fingerprint
 from bot.settings import Settings
 from bot.store import ConsentStore, QuizStore
+from bot.webhook_voice import WebhookVoice, read_avatar
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,10 @@ class CatGPTBot(commands.AutoShardedBot):
         quiz = await self._quiz(mention_context, account_ids)
         consent = await self._consent(mention_context, account_ids)
         await self.add_cog(ErrorHandler(self))
-        await self.add_cog(Mentions(self, mention_context=mention_context, **chat))
+        # CATGPT_WEBHOOK: the persona's labelled voice, its picture from the model folder.
+        avatar = await asyncio.to_thread(read_avatar, self.settings.model)
+        voice = WebhookVoice(self, persona=card.name, avatar=avatar, enabled=self.settings.webhook)
+        await self.add_cog(Mentions(self, mention_context=mention_context, voice=voice, **chat))
         await self.add_cog(quiz)
         await self.add_cog(consent)
         await self.add_cog(Slash(self, quiz=quiz, consent=consent, **chat))

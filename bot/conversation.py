@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 
 import discord
 
@@ -118,13 +118,18 @@ class MentionContext:
         self.opted_out = opted_out or (lambda _user_id: False)
         per_channel = max(self.shape.context_turns * MESSAGES_PER_TURN, 50)
         self.memory = ChannelMemory(per_channel=per_channel, max_channels=max_channels)
+        # Ids of the webhooks the persona speaks through (bot/webhook_voice.py; the mention
+        # cog shares its own): their messages are the persona's.
+        self.persona_webhooks: Container[int] = frozenset()
 
     def read(self, message: discord.Message, me: discord.abc.User) -> SeenMessage | None:
         """`message` as the model will read it; None for no text, one of the bot's notices, or
         the message of someone who opted out."""
         if self.opted_out(message.author.id):
             return None
-        is_persona = message.author.id == me.id
+        is_persona = message.author.id == me.id or (
+            message.webhook_id is not None and message.webhook_id in self.persona_webhooks
+        )
         if is_persona and message.content in self.skip_texts:
             return None
         text = readable_text(message, me.id, self.persona)
@@ -241,13 +246,20 @@ class MentionContext:
         return seen.author_id is not None and self.opted_out(seen.author_id)
 
     async def build(
-        self, message: discord.Message, me: discord.abc.User, *, read_history: bool = True
+        self,
+        message: discord.Message,
+        me: discord.abc.User,
+        *,
+        read_history: bool = True,
+        reply: bool | None = None,
     ) -> list[dict]:
         """Chat messages for answering `message`: the context training reads for the reply.
 
         read_history: whether the bot may read the channel's history (Read Message History);
         without it, the context is what it saw arrive, and the reply (sent plainly, not as a
         Discord reply) keeps no chain in front, as training would read it.
+        reply: whether the answer goes out as a Discord reply to `message` (default: when it
+        may read the history); a webhook's or an unasked answer is the next line instead.
         """
         if read_history:
             await self._backfill(message, me)
@@ -274,6 +286,6 @@ class MentionContext:
             )  # fmt: skip
         # The reply goes out as a Discord reply to `message` (when it may read the history):
         # its context is that of a persona turn replying to it.
-        reply_to = str(message.id) if read_history else None
+        reply_to = str(message.id) if (read_history if reply is None else reply) else None
         context = turns.reply_context(reply_to, current.created_at)
         return [turn.as_chat_message() for turn in context]

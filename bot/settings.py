@@ -9,7 +9,8 @@ short and does not look like a token (`shown`).
 
 Split by job: bot/setting_values.py reads one value (numbers, booleans, ids) and holds the
 quoting rule; bot/serving_settings.py reads the backend and the shards; bot/store_settings.py
-the database and the quiz; this module says which settings there are and checks them together.
+the database and the quiz; bot/member_settings.py turn-taking (debounce, free talk, webhook
+voice); this module says which settings there are and checks them together.
 
 Why not pydantic-settings: its `hide_input_in_errors` hides every value, where we quote short
 non-secret ones back to help the fix; the cross-field checks and the one-line error would stay
@@ -27,6 +28,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from bot.errors import SettingsError
+from bot.member_settings import check_debounce, member_settings
 from bot.serving_settings import backend_settings, shard_settings
 from bot.setting_values import FALSE, TRUE, boolean, ids, number, optional_id, shown, shown_path
 from bot.store_settings import default_database_url, store_settings
@@ -81,6 +83,11 @@ class Settings:
     database_url: str = field(default_factory=default_database_url, repr=False)
     quiz_seconds: int = 120  # a round's time limit before the reveal
     quiz_votes: int = 5  # reveal early after this many votes
+    # Turn-taking (bot/member_settings.py). Off when built directly (tests, embedding);
+    # load_settings reads CATGPT_DEBOUNCE_SECONDS with its 2-second default.
+    debounce: float = 0.0
+    free_channels: frozenset[int] = frozenset()  # where the persona may speak unasked
+    webhook: bool = False  # replies under the persona's name, labelled as a bot
 
     def __post_init__(self) -> None:
         if not self.dms:
@@ -109,6 +116,7 @@ class Settings:
                 f"must be more than 0 and at most {_MAX_SHUTDOWN:.0f} seconds",
                 where="CATGPT_SHUTDOWN_TIMEOUT",
             )
+        check_debounce(self.debounce)
 
     def allows(self, guild_id: int | None, channel_ids: tuple[int, ...]) -> bool:
         """Whether the bot may talk here: a DM (guild None) or a listed guild and channel.
@@ -264,6 +272,7 @@ def load_settings(
         **shard_settings(env),
         copy_guard=boolean(env, "CATGPT_COPY_GUARD", True),
         **store_settings(env),
+        **member_settings(env),
     )
     if settings.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(

@@ -5,6 +5,7 @@ trained on:
 
     {"persona": {"name": "mochi", "aliases": [...], "account_ids": [...]},
      "context": {"max_length": 512, "context_turns": 8, "merge_window_s": 300, "gap_s": 3600},
+     "dataset": {"stats": {"speaking": {"after_others": {"within_1m": 0.31, ...}}, ...}},
      ...}
 
 `dataset.last_persona_message` (a day, "YYYY-MM-DD") is when the newest persona message the
@@ -15,7 +16,9 @@ the most turns of context before a reply; `merge_window_s` and `gap_s` how prepa
 and conversations of the messages (catgpt/turns.py: the bot makes its context the same way).
 Folders written before "context" existed recorded the same numbers under "dataset" (max_length,
 stats.options.context_turns, .merge_window_s, .gap_s); they are read from there, and a folder
-that says nothing gets prepare's defaults.
+that says nothing gets prepare's defaults. "speaking" is how often the persona spoke after
+others' turns (catgpt/speaking.py): what the bot samples in free-talk channels; stats.json's
+whole block, copied by `train` into "dataset"."stats".
 A foreign folder has no catgpt.json: the persona is `assistant` and nothing bounds the context
 but the model's own window.
 
@@ -46,6 +49,7 @@ from catgpt.folder_checks import (
     generation_settings,
     section,
 )
+from catgpt.speaking import IMMEDIATE
 from catgpt.turns import DEFAULT_GAP, DEFAULT_MERGE_WINDOW, TurnShape, context_turns_for
 
 CONFIG_JSON = "config.json"
@@ -87,6 +91,14 @@ class PersonaCard:
     gap: timedelta = DEFAULT_GAP
     # The day of the newest persona message trained on (UTC); None when the folder does not say.
     last_message: date | None = None
+    # prepare's speaking rate (catgpt/speaking.py): (bucket, share) pairs; () when unrecorded.
+    speaking: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def free_talk_rate(self) -> float | None:
+        """The share of others' turns the persona answered within a minute: how often a bot
+        that answers at once speaks unasked (bot/free_talk.py); None when not recorded."""
+        return dict(self.speaking).get(IMMEDIATE)
 
     def shape(self, history: int | None = None) -> TurnShape:
         """The conversation shape a reply is read in: the trained one, its context lowered
@@ -127,6 +139,11 @@ def card_from_dict(card: dict) -> PersonaCard:
         merge_window=_recorded("merge_window_s", (context, options), DEFAULT_MERGE_WINDOW),
         gap=_recorded("gap_s", (context, options), DEFAULT_GAP),
         last_message=_day(dataset.get(LAST_MESSAGE) or stats.get(LAST_MESSAGE)),
+        speaking=tuple(
+            (key, float(share))
+            for key, share in section(card, "dataset", "stats", "speaking", "after_others").items()
+            if share is not None
+        ),
     )
 
 

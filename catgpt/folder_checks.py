@@ -301,6 +301,7 @@ def check_card(card: Mapping) -> None:
     for prefix, part in (("dataset.", section(card, "dataset")),
                          ("dataset.stats.", section(card, "dataset", "stats"))):
         _checked(part, prefix, LAST_MESSAGE, "a day written YYYY-MM-DD", _iso_day)
+    _speaking(card)
     n = _count(section(card, "copy_guard"), "copy_guard.", "n", tokens)
     length = length or legacy
     if n is not None and length is not None and n > length:
@@ -309,3 +310,12 @@ def check_card(card: Mapping) -> None:
             f"at most context.max_length ({length}): no reply is longer, so it never matches",
             _FIX_CARD,
         )  # fmt: skip
+
+
+def _speaking(card: Mapping) -> None:
+    """prepare's speaking rate (catgpt/speaking.py): each share of others' turns from 0 to 1
+    (the bot samples it; 1.5 would make it answer everything, -1 nothing, silently)."""
+    shares = section(card, "dataset", "stats", "speaking", "after_others")
+    prefix = "dataset.stats.speaking.after_others."
+    for key in shares:
+        _checked(shares, prefix, key, "a share from 0 to 1", _in(0, 1))

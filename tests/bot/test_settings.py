@@ -165,7 +165,7 @@ def test_env_example_lists_every_setting():
     root = Path(__file__).resolve().parents[2]
     # The settings are read in settings.py and, the backend and the shards, serving_settings.py,
     # the database and the quiz, store_settings.py.
-    modules = ("settings.py", "serving_settings.py", "store_settings.py")
+    modules = ("settings.py", "serving_settings.py", "store_settings.py", "member_settings.py")
     source = "".join((root / "bot" / name).read_text() for name in modules)
     read = set(re.findall(r'"((?:CATGPT|DISCORD)_[A-Z_]+)"', source))
     example = dotenv_values(root / ".env.example")

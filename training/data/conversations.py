@@ -81,6 +81,10 @@ class ExampleBuilder:
                                 reply_to)
         return None if closed is None else self._example(closed)
 
+    def channel(self, channel_id: str) -> ChannelTurns:
+        """The turns of a channel `add` has seen (for measures that read them as they grow)."""
+        return self._channels[channel_id]
+
     def finish(self) -> list[Example]:
         examples = []
         for channel in self._channels.values():

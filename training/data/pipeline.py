@@ -33,6 +33,7 @@ from training.data.messages import Message, MessageKind
 from training.data.people import Author, People, PersonaOptedOut, Resolution, is_id
 from training.data.pii import PiiMasker
 from training.data.report import Tally, write_report
+from training.data.speaking_rate import SpeakingRate
 from training.errors import DatasetError
 from training.options import from_args, option
 from training.readers import Source, data_package, find_sources, read_source
@@ -179,6 +180,8 @@ def run_prepare(options: PrepareOptions, out_dir: Path) -> dict:
         "persona_turns": builder.counts.persona_turns,
         "persona_turns_without_context": builder.counts.persona_turns_without_context,
         "conversations": builder.counts.conversations,
+        # How often the persona spoke after others' turns: the bot's free-talk rate.
+        "speaking": read.speaking.record(),
         "examples": read.writer.written,
         "duplicates_removed": read.writer.duplicates,
         **asdict(split),
@@ -222,6 +225,7 @@ class _Reading:
     # With --opt-outs: per file, messages whose author has no account id, so no opt-out can
     # match them (text formats, or a message whose id was missing).
     without_ids: Counter = field(default_factory=Counter)
+    speaking: SpeakingRate = field(default_factory=SpeakingRate)  # stats.json's "speaking"
 
 
 def _reading(options: PrepareOptions, sources: list[Source], shared_channels: copy_plan.Plan,
@@ -305,6 +309,7 @@ def _read(options: PrepareOptions, sources: list[Source], shared_channels: copy_
                 example = builder.add(channel_id, message.id, message.author_id,
                                       author.label, is_persona, message.timestamp, text,
                                       message.reply_to)
+                read.speaking.seen(builder.channel(channel_id))
                 if example is not None and writer.add(example):
                     tally.reply_lengths[len(example.turns[-1].text)] += 1
             copy_filter.finish()
