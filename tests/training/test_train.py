@@ -313,12 +313,15 @@ def test_report_to_without_the_package_says_what_to_install(dataset, tmp_path, c
 
 
 def test_report_to_reaches_the_trainer(tmp_path, installed):
+    from training.model.batching import plan_batching
     from training.model.trainer import training_arguments
 
     installed("tensorboardX")  # either tensorboard package will do
     args = TrainArgs(data="d", out="o", report_to="tensorboard")
-    assert training_arguments(args, tmp_path, True, "cpu").report_to == ["tensorboard"]
-    assert training_arguments(TrainArgs(data="d", out="o"), tmp_path, True, "cpu").report_to == []
+    batching = plan_batching(args.batch_size, None, None, "cpu")
+    assert training_arguments(args, tmp_path, True, "cpu", batching).report_to == ["tensorboard"]
+    plain = TrainArgs(data="d", out="o")
+    assert training_arguments(plain, tmp_path, True, "cpu", batching).report_to == []
 
 
 def test_tensorboard_logs_are_kept_in_the_model_folder(tmp_path):

@@ -11,6 +11,7 @@ import argparse
 import json
 
 from training.model.arguments import TrainArgs
+from training.model.batching import Batching
 from training.options import add_options, from_args
 
 
@@ -23,6 +24,8 @@ def summary(card: dict) -> str:
     return (
         f"trained {training['steps']} steps ({training['epochs_run']} epochs) in "
         f"{training['seconds']:.0f} s on {training['device']}; stopped: {training['stop_reason']}"
+        + (f"; batches: {Batching(**training['batching']).describe()}"
+           if training.get("batching") else "")
         + (f"; best val loss {training['best_val_loss']}"
            if training.get("best_val_loss") is not None else "; no val split")
     )

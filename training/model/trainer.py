@@ -34,6 +34,7 @@ from training.errors import ModelError, OutputExistsError
 from training.model import copy_index, model_folder, sharing
 from training.model.arguments import TrainArgs
 from training.model.bases import load_base
+from training.model.batching import Batching, plan_batching
 from training.model.callbacks import TIED_HEAD_NOTICE, StepReport, TimeBudget, ValReport
 from training.model.chat_template import install_chat_template
 from training.model.collate import PadCollator
@@ -103,28 +104,22 @@ class PersonaTrainer(Trainer):
         return (loss, {"loss": loss}) if return_outputs else loss
 
 
-def per_process_batch(batch_size: int, processes: int) -> int:
-    """--batch-size is the batch of one optimizer step, however many processes share it: so
-    a run under torchrun takes the same steps, and learns the same, as one process does."""
-    if batch_size % processes:
-        raise ModelError(
-            f"--batch-size {batch_size} does not split evenly over {processes} processes",
-            fix=f"Use a multiple of {processes}, e.g. "
-            f"--batch-size {processes * max(1, batch_size // processes)}")
-    return batch_size // processes
-
-
 def training_arguments(args: TrainArgs, checkpoints: Path, has_val: bool, device: str,
-                       processes: int = 1):
+                       batching: Batching):
     early_stop = args.early_stop and has_val
-    batch = per_process_batch(args.batch_size, processes)
     return TrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=args.epochs,
         max_steps=args.max_steps or -1,
-        per_device_train_batch_size=batch,
-        per_device_eval_batch_size=batch,
-        gradient_accumulation_steps=args.grad_accum,
+        per_device_train_batch_size=batching.per_pass,
+        # Eval keeps no activations for a backward pass, so it takes the whole per-process
+        # batch; and its val loss (a mean of batch means) stays comparable across runs.
+        per_device_eval_batch_size=batching.per_pass * batching.accumulate,
+        gradient_accumulation_steps=batching.accumulate,
+        activation_checkpointing=batching.checkpointing,
+        # The non-reentrant form: works with frozen inputs (LoRA) and with our sparse head.
+        activation_checkpointing_kwargs=(
+            {"use_reentrant": False} if batching.checkpointing else None),
         learning_rate=args.lr,
         weight_decay=args.weight_decay,
         warmup_steps=args.warmup_ratio,  # a float < 1 is a ratio of the total steps
@@ -198,7 +193,9 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
     # `cpu=True` as TrainingArguments(use_cpu=True) will say: without it, the processes of a
     # CPU run each believe they are the only one (and each wrote the folder and printed).
     state = PartialState(cpu=device == "cpu")
-    per_process_batch(args.batch_size, state.num_processes)  # checked before any writing
+    batching = plan_batching(args.batch_size, args.grad_accum, args.micro_batch, device,
+                             state.num_processes, free_gpu_bytes(),
+                             args.checkpointing)  # checked before any writing
     staging = staging_folder(out)
     # A full disk (checkpoints, weights, anything) is one line, the staging folder removed.
     with disk_full_is_one_line(out, "the model folder", staged=staging):
@@ -209,6 +206,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
                 "%d train / %d val examples, %d persona tokens to learn, window %d tokens",
                 len(train_features), len(val_features), train_report.persona_tokens, max_length,
             )  # fmt: skip
+            log.info("batches: %s", batching.describe())
             has_val = bool(val_features)
             callbacks = [ValReport(), *callbacks]
             if args.early_stop and has_val:
@@ -218,7 +216,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             trainer = PersonaTrainer(
                 model=model,
                 args=training_arguments(args, staging / "checkpoints", has_val, device,
-                                        state.num_processes),
+                                        batching),
                 train_dataset=train_features,
                 eval_dataset=val_features or None,
                 data_collator=PadCollator(tokenizer.pad_token_id, 8 if device == "cuda" else 1),
@@ -241,6 +239,7 @@ def train_model(args: TrainArgs, bundle_dataset: bool = False, callbacks=()) -> 
             )
             card["training"]["train_loss"] = round(result.training_loss, 4)
             card["training"]["stop_reason"] = stop_reason_of(trainer, args, budget)
+            card["training"]["batching"] = asdict(batching)
             card["dataset"].update(
                 train_examples=len(train_features),
                 val_examples=len(val_features),
@@ -384,6 +383,14 @@ def log_file(path: Path, enabled: bool):
     finally:
         root.removeHandler(handler)
         handler.close()
+
+
+def free_gpu_bytes() -> int | None:
+    """Free memory of this process's GPU, or None without CUDA."""
+    if not torch.cuda.is_available():
+        return None
+    free, _ = torch.cuda.mem_get_info()
+    return free
 
 
 def stop_reason_of(trainer, args: TrainArgs, budget) -> str:
