@@ -7,11 +7,23 @@ talk to the engine only through `await engine.reply(messages)` and its persona's
 from __future__ import annotations
 
 import discord
+from discord import app_commands
 
 from bot.errors import EngineBusy, EngineClosed, GenerationError, ServerUnavailable
 
 # What every message the bot sends passes: it never pings anyone.
 NO_MENTIONS = discord.AllowedMentions.none()
+
+
+
+class Refused(app_commands.CheckFailure):
+    """A command that cannot go ahead, with the line that says why: the tree's error handler
+    (cogs/errors.py) sends `user_message` ephemerally."""
+
+    def __init__(self, user_message: str):
+        super().__init__(user_message)
+        self.user_message = user_message
+
 
 COOLDOWN_NOTICE = "Give me a few seconds to catch my breath, then ask again."
 NOT_HERE_NOTICE = "I'm not allowed to chat here."

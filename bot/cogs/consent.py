@@ -14,12 +14,11 @@ from __future__ import annotations
 import logging
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 from discord.utils import escape_markdown
 
 from bot.about import about_text, status_line
-from bot.cogs import NO_MENTIONS
+from bot.cogs import NO_MENTIONS, Refused
 from bot.consent import Consent
 from catgpt.folder import PersonaCard
 
@@ -50,12 +49,6 @@ BY_PERSONA = "by {persona}, everywhere"
 BY_ADMINS = "by this server's admins"
 
 
-class ConsentRefused(app_commands.CheckFailure):
-    """A consent command that cannot go ahead: the tree's error handler says why, ephemerally."""
-
-    def __init__(self, user_message: str):
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 def forget_cached_messages(bot: discord.Client, user_id: int) -> None:
@@ -96,7 +89,7 @@ class ConsentCommands(commands.Cog):
     async def forget(self, interaction: discord.Interaction) -> None:
         self._check_configured()
         if interaction.user.id in self.persona_accounts:
-            raise ConsentRefused(PERSONA_FORGET.format(persona=self.persona))
+            raise Refused(PERSONA_FORGET.format(persona=self.persona))
         await self.consent.forget(interaction.user.id)
         await _tell(interaction, FORGOTTEN)
 
@@ -132,7 +125,7 @@ class ConsentCommands(commands.Cog):
         rights = interaction.permissions
         if interaction.guild_id is not None and (rights.manage_guild or rights.administrator):
             return interaction.guild_id
-        raise ConsentRefused(PAUSE_REFUSED.format(persona=self.persona))
+        raise Refused(PAUSE_REFUSED.format(persona=self.persona))
 
     # ---- about and the status ------------------------------------------------------------------
 
@@ -164,7 +157,7 @@ class ConsentCommands(commands.Cog):
 
     def _check_configured(self) -> None:
         if not self.consent.configured:
-            raise ConsentRefused(NOT_CONFIGURED)
+            raise Refused(NOT_CONFIGURED)
 
 
 async def _tell(interaction: discord.Interaction, text: str) -> None:

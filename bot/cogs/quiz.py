@@ -18,11 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
 from bot.bounded import LRU
-from bot.cogs import NO_MENTIONS
+from bot.cogs import NO_MENTIONS, Refused
 from bot.conversation import MentionContext
 from bot.inflight import InFlight
 from bot.quiz.picking import HISTORY_LIMIT, pick
@@ -58,12 +57,6 @@ OWN_WORDS = "You wrote one of these, so this round is not yours to vote on."
 VOTED = "Your vote for {letter} counts (press the other button to change it)."
 
 
-class QuizRefused(app_commands.CheckFailure):
-    """A quiz command that cannot go ahead: the tree's error handler says why, ephemerally."""
-
-    def __init__(self, user_message: str):
-        super().__init__(user_message)
-        self.user_message = user_message
 
 
 @dataclass
@@ -119,7 +112,7 @@ class Quiz(commands.Cog):
         channel_id = interaction.channel_id or 0
         self._check_can_start(interaction)
         if channel_id in self.open or channel_id in self._starting:
-            raise QuizRefused(ALREADY_OPEN)
+            raise Refused(ALREADY_OPEN)
         self._starting.add(channel_id)
         try:
             # Reading up to five pages of history and generating take longer than the
@@ -131,9 +124,9 @@ class Quiz(commands.Cog):
 
     async def stats(self, interaction: discord.Interaction) -> None:
         if interaction.guild_id is None:
-            raise QuizRefused(SERVER_ONLY)
+            raise Refused(SERVER_ONLY)
         if self.store is None:
-            raise QuizRefused(NOT_CONFIGURED)
+            raise Refused(NOT_CONFIGURED)
         totals = await self.store.stats(model=self.model, guild_id=interaction.guild_id)
         # Public: the score is the server's, and the game is played together.
         await interaction.response.send_message(
@@ -143,20 +136,20 @@ class Quiz(commands.Cog):
 
     def _check_can_start(self, interaction: discord.Interaction) -> None:
         if interaction.guild_id is None:
-            raise QuizRefused(SERVER_ONLY)
+            raise Refused(SERVER_ONLY)
         if self.store is None:
-            raise QuizRefused(NOT_CONFIGURED)
+            raise Refused(NOT_CONFIGURED)
         if not self.bot.intents.message_content:
-            raise QuizRefused(NEEDS_INTENT)
+            raise Refused(NEEDS_INTENT)
         # Only what the asker can already read: they must see the channel and its history.
         asker = interaction.permissions
         if not (asker.view_channel and asker.read_message_history):
-            raise QuizRefused(USER_CANNOT_READ)
+            raise Refused(USER_CANNOT_READ)
         mine = interaction.app_permissions
         if not (mine.view_channel and mine.read_message_history):
-            raise QuizRefused(BOT_CANNOT_READ)
+            raise Refused(BOT_CANNOT_READ)
         if not self.persona_ids:
-            raise QuizRefused(NO_PERSONA_IDS)
+            raise Refused(NO_PERSONA_IDS)
 
     # ---- a round ---------------------------------------------------------------------------
 
@@ -175,9 +168,9 @@ class Quiz(commands.Cog):
                 history=self.history,
             )
         except discord.Forbidden:
-            raise QuizRefused(BOT_CANNOT_READ) from None
+            raise Refused(BOT_CANNOT_READ) from None
         if chosen is None:
-            raise QuizRefused(NOTHING_TO_QUIZ.format(persona=persona))
+            raise Refused(NOTHING_TO_QUIZ.format(persona=persona))
         text = await self.engine.reply(list(chosen.context))  # EngineError: the tree's handler
         guild = interaction.guild
         names = [*self.engine.card.names, self.bot.user.name]

@@ -17,10 +17,10 @@ import logging
 import discord
 from discord import app_commands
 
-from bot.cogs import COOLDOWN_NOTICE, NO_MENTIONS, NOT_HERE_NOTICE
+from bot.cogs import COOLDOWN_NOTICE, NO_MENTIONS, NOT_HERE_NOTICE, Refused
 from bot.cogs.chat import ChatCog, channel_ids
-from bot.cogs.consent import OPTED_OUT, ConsentCommands, ConsentRefused
-from bot.cogs.quiz import NOT_CONFIGURED, Quiz, QuizRefused
+from bot.cogs.consent import OPTED_OUT, ConsentCommands
+from bot.cogs.quiz import NOT_CONFIGURED, Quiz
 from bot.settings import DMS_OFF
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class Slash(ChatCog):
             raise NotAllowedHere()
         consent = self._consent()
         if await consent.consent.paused(interaction.guild_id):
-            raise ConsentRefused(consent.paused_notice(interaction.guild_id))
+            raise Refused(consent.paused_notice(interaction.guild_id))
         if command is None or not command.extras.get(COOLDOWN):
             return True
         retry_after = self.cooldown.hit(interaction.user.id)
@@ -96,7 +96,7 @@ class Slash(ChatCog):
         # shutdown cut the reply short) also runs before the bot disconnects.
         self.inflight.track_current()
         if self._consent().consent.opted_out(interaction.user.id):
-            raise ConsentRefused(OPTED_OUT)  # the prompt is their words, and none are read
+            raise Refused(OPTED_OUT)  # the prompt is their words, and none are read
         # Generation takes longer than the 3 seconds Discord waits for a first answer.
         await interaction.response.defer(thinking=True)
         # Labelled as in the mention path: never the persona's label, even for a namesake.
@@ -169,5 +169,5 @@ class Slash(ChatCog):
 
     def _quiz(self) -> Quiz:
         if self.quiz_game is None:
-            raise QuizRefused(NOT_CONFIGURED)
+            raise Refused(NOT_CONFIGURED)
         return self.quiz_game

@@ -14,7 +14,7 @@ from bot.cogs import NOT_HERE_NOTICE
 from bot.settings import DMS_ANYONE, DMS_MEMBERS, DMS_OFF, Settings
 
 from .conftest import FakeEngine, config, make_thread, mention, post, started
-from .test_slash import EPHEMERAL, RecordingAdapter, command_data, interaction_for, run
+from .test_slash import EPHEMERAL, RecordingAdapter, command_data, interaction_for, run, webhooks_to
 
 GUILD_CONTEXT, DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT = 0, 1, 2
 GUILD_INSTALL = 0
@@ -22,12 +22,8 @@ GUILD_INSTALL = 0
 
 @pytest.fixture
 def adapter():
-    from discord.webhook.async_ import async_context
-
-    recorder = RecordingAdapter()
-    reset = async_context.set(recorder)
-    yield recorder
-    async_context.reset(reset)
+    with webhooks_to(RecordingAdapter()) as recorder:
+        yield recorder
 
 
 async def bot_with(tmp_path, **settings) -> tuple[discord.Client, FakeEngine]:

@@ -25,7 +25,7 @@ from catgpt.folder import PersonaCard
 from .conftest import FakeEngine, config, connect, mention, post, restart_memory
 from .test_quiz import PERSONA_ID, persona_engine, persona_member
 from .test_quiz import history as quiz_history
-from .test_slash import EPHEMERAL, RecordingAdapter, interaction_for, run
+from .test_slash import EPHEMERAL, RecordingAdapter, interaction_for, run, webhooks_to
 
 # A member's permissions without Manage Server or Administrator: view, send, read history.
 MEMBER = (1 << 10) | (1 << 11) | (1 << 16)
@@ -34,12 +34,8 @@ MANAGE_GUILD = 1 << 5
 
 @pytest.fixture
 def adapter():
-    from discord.webhook.async_ import async_context
-
-    recorder = RecordingAdapter()
-    reset = async_context.set(recorder)
-    yield recorder
-    async_context.reset(reset)
+    with webhooks_to(RecordingAdapter()) as recorder:
+        yield recorder
 
 
 async def consent_bot(tmp_path, engine=None, **settings) -> CatGPTBot:
@@ -233,8 +229,6 @@ class MemoryConsentStore:
 
 
 async def _no_opted_out_text(tmp_path, lines, opted, restart, reply_to_opted):
-    from discord.webhook.async_ import async_context
-
     async def open_store():
         return MemoryConsentStore()
 
@@ -247,40 +241,43 @@ async def _no_opted_out_text(tmp_path, lines, opted, restart, reply_to_opted):
     )
     await connect(client)
     await client.setup_hook()
-    reset = async_context.set(RecordingAdapter())
     try:
-        guild, channel, (alice, bob) = config()
-        people = {"alice": alice, "bob": bob}
-        for name in ("carol", "dave"):
-            people[name] = backend.make_member(backend.make_user(name, "0042"), guild)
-        secret: list[str] = []
-        last_opted = None
-        for phase in ("before", "after"):
-            for number, (who, after) in enumerate(lines):
-                if after != (phase == "after"):
-                    continue
-                text = f"msg{phase}{number:03d}end"
-                message = await post(channel, people[who], text)
-                if who in opted:
-                    secret.append(text)
-                    last_opted = message
-            if phase == "before":
-                for name in sorted(opted):
-                    await play(client, interaction_for(client, path=("forget",),
-                                                       member=people[name]))  # fmt: skip
-        if restart:
-            restart_memory(client)
-        parent = last_opted if reply_to_opted else None
-        await post(channel, bob, f"{mention(client)} well?", reply_to=parent)
-        assert engine.calls, "bob's mention was answered"
-        said = "\n".join(f"{m.get('name', '')}\t{m['content']}" for m in engine.calls[-1])
-        for text in secret:
-            assert text not in said
-        for name in opted:
-            assert name not in said
+        with webhooks_to(RecordingAdapter()):
+            await _talk_and_check(client, engine, lines, opted, restart, reply_to_opted)
     finally:
-        async_context.reset(reset)
         await stop(client)
+
+
+async def _talk_and_check(client, engine, lines, opted, restart, reply_to_opted):
+    guild, channel, (alice, bob) = config()
+    people = {"alice": alice, "bob": bob}
+    for name in ("carol", "dave"):
+        people[name] = backend.make_member(backend.make_user(name, "0042"), guild)
+    secret: list[str] = []
+    last_opted = None
+    for phase in ("before", "after"):
+        for number, (who, after) in enumerate(lines):
+            if after != (phase == "after"):
+                continue
+            text = f"msg{phase}{number:03d}end"
+            message = await post(channel, people[who], text)
+            if who in opted:
+                secret.append(text)
+                last_opted = message
+        if phase == "before":
+            for name in sorted(opted):
+                await play(client, interaction_for(client, path=("forget",),
+                                                   member=people[name]))  # fmt: skip
+    if restart:
+        restart_memory(client)
+    parent = last_opted if reply_to_opted else None
+    await post(channel, bob, f"{mention(client)} well?", reply_to=parent)
+    assert engine.calls, "bob's mention was answered"
+    said = "\n".join(f"{m.get('name', '')}\t{m['content']}" for m in engine.calls[-1])
+    for text in secret:
+        assert text not in said
+    for name in opted:
+        assert name not in said
 
 
 # pause / resume --------------------------------------------------------------------------------

@@ -21,7 +21,15 @@ from catgpt.folder import PersonaCard
 
 from .conftest import FakeEngine, config, connect, post, until
 from .test_access import dm_interaction_for
-from .test_slash import EPHEMERAL, RecordingAdapter, command_data, interaction_for, run
+from .test_slash import (
+    EPHEMERAL,
+    RecordingAdapter,
+    command_data,
+    interaction_for,
+    member_payload,
+    run,
+    webhooks_to,
+)
 
 PERSONA_ID = 1_090_000_000_000_000_001
 MODEL_SAYS = "mochi: i would never say no to fish, ever"
@@ -59,12 +67,8 @@ class QuizAdapter(RecordingAdapter):
 
 @pytest.fixture
 def adapter():
-    from discord.webhook.async_ import async_context
-
-    recorder = QuizAdapter()
-    reset = async_context.set(recorder)
-    yield recorder
-    async_context.reset(reset)
+    with webhooks_to(QuizAdapter()) as recorder:
+        yield recorder
 
 
 class Timer:
@@ -140,18 +144,7 @@ def press(client, round_message: dict, member, letter: str) -> discord.Interacti
         "guild_id": str(guild.id),
         "channel_id": str(channel.id),
         "channel": {"id": str(channel.id), "type": 0, "guild_id": str(guild.id)},
-        "member": {
-            "user": factories.make_user_dict(
-                member.name, member.discriminator, None, id_num=member.id
-            ),
-            "nick": member.nick,
-            "roles": [],
-            "joined_at": "2024-01-01T00:00:00+00:00",
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-            "permissions": str(EVERYTHING),
-        },
+        "member": member_payload(member, EVERYTHING),
         "app_permissions": str(EVERYTHING),
         "attachment_size_limit": 8 * 1024 * 1024,
         "locale": "en-US",

@@ -4,6 +4,7 @@ webhook adapter (Discord's interaction HTTP endpoints) replaced by a recorder.""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 
@@ -68,12 +69,34 @@ class RecordingAdapter:
         self.calls.append(("delete_original", None))
 
 
+@contextlib.contextmanager
+def webhooks_to(recorder):
+    """discord.py's webhook adapter (interaction responses, followups) replaced by `recorder`."""
+    reset = async_context.set(recorder)
+    try:
+        yield recorder
+    finally:
+        async_context.reset(reset)
+
+
 @pytest.fixture
 def adapter():
-    recorder = RecordingAdapter()
-    reset = async_context.set(recorder)
-    yield recorder
-    async_context.reset(reset)
+    with webhooks_to(RecordingAdapter()) as recorder:
+        yield recorder
+
+
+def member_payload(member, permissions: int) -> dict:
+    """`member` as an interaction carries it, with their permissions in the channel."""
+    return {
+        "user": factories.make_user_dict(member.name, member.discriminator, None, id_num=member.id),
+        "nick": member.nick,
+        "roles": [],
+        "joined_at": "2024-01-01T00:00:00+00:00",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "permissions": str(permissions),
+    }
 
 
 def command_data(*path: str, **options: str) -> dict:
@@ -122,18 +145,7 @@ def interaction_for(
             "name": channel.name,
             "position": 0,
         },
-        "member": {
-            "user": factories.make_user_dict(
-                member.name, member.discriminator, None, id_num=member.id
-            ),
-            "nick": member.nick,
-            "roles": [],
-            "joined_at": "2024-01-01T00:00:00+00:00",
-            "deaf": False,
-            "mute": False,
-            "flags": 0,
-            "permissions": str(permissions if permissions is not None else 2147483647),
-        },
+        "member": member_payload(member, permissions if permissions is not None else 2147483647),
         "app_permissions": str(app_permissions if app_permissions is not None else 2147483647),
         "attachment_size_limit": 8 * 1024 * 1024,
         "locale": "en-US",

@@ -10,7 +10,6 @@ import logging
 import discord.ext.test as dpytest
 import pytest
 from discord.ext.test import backend, factories
-from discord.webhook.async_ import async_context
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from bot.settings import Settings
 from bot.webhook_voice import AVATAR, LABEL, WEBHOOK_NAME, persona_username, read_avatar
 
 from .conftest import FakeEngine, config, make_thread, mention, message_data, post, started
+from .test_slash import webhooks_to
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16  # enough of a PNG for Discord's type check
 
@@ -96,10 +96,8 @@ def webhook_payload(channel_id, user_id, name=WEBHOOK_NAME) -> dict:
 
 @pytest.fixture
 def adapter():
-    recorder = WebhookAdapter()
-    reset = async_context.set(recorder)
-    yield recorder
-    async_context.reset(reset)
+    with webhooks_to(WebhookAdapter()) as recorder:
+        yield recorder
 
 
 async def voiced_bot(tmp_path, monkeypatch, existing=None, **settings):

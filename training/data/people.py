@@ -56,6 +56,9 @@ def is_id(value: str) -> bool:
 class PersonaOptedOut(DatasetError):
     """The account the persona names is in the opt-out file (the caller says which file)."""
 
+    FIX = ("A person who opted out cannot be the persona: remove their line only if they agree "
+           "to be trained on again")
+
 
 @dataclass
 class Author:
@@ -196,8 +199,7 @@ class People:
             raise PersonaOptedOut(
                 f"the persona ({', '.join(self.requested)}) is account {account.id}, which is "
                 "in the opt-out file",
-                fix="A person who opted out cannot be the persona: remove their line only "
-                "if they agree to be trained on again")
+                fix=PersonaOptedOut.FIX)
         # The names alone: an id is matched by rule 2 (_index), never as a name.
         names = {n.casefold() for n in (*message.author_aliases, message.author_name) if n}
         new_handles = handles - account.handles

@@ -366,10 +366,8 @@ def _opt_outs(options: PrepareOptions) -> frozenset[str]:
     ids = read_opt_outs(options.opt_outs)
     for value in options.personas:
         if value.strip() in ids:
-            raise DatasetError(f"--persona {value.strip()} is in the opt-out file",
-                               where=str(options.opt_outs),
-                               fix="A person who opted out cannot be the persona: remove their "
-                               "line only if they agree to be trained on again")
+            raise PersonaOptedOut(f"--persona {value.strip()} is in the opt-out file",
+                                  where=str(options.opt_outs), fix=PersonaOptedOut.FIX)
     return ids
 
 
