@@ -42,6 +42,7 @@ lint: install
 bench: install
 	$(PY) bench/parse.py
 	$(PY) bench/train.py
+	$(PY) bench/time_to_quality.py
 	$(PY) bench/train_memory.py
 	$(PY) bench/bot_load.py
 	$(PY) bench/bot_load.py --backend openai

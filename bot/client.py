@@ -23,12 +23,12 @@ from bot.conversation import MentionContext, discord_ids
 from bot.cooldown import UserCooldown
 from bot.engines import load_engine as engine_for
 from bot.engines.local import LocalEngine
-from bot.heap import trim_heap
 from bot.inflight import InFlight
 from bot.quiz.fingerprint import model_fingerprint
 from bot.settings import Settings
 from bot.store import ConsentStore, QuizStore
 from bot.webhook_voice import WebhookVoice, read_avatar
+from catgpt.heap import trim_heap
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ class CatGPTBot(commands.AutoShardedBot):
         fingerprint (hashing reads files: a thread), the round's limits from the settings."""
         if self.quiz_store is None and self._open_quiz_store is not None:
             self.quiz_store = await self._open_quiz_store()
-            trim_heap()  # the migrations' freed memory back to the OS (bot/heap.py)
+            trim_heap()  # the migrations' freed memory back to the OS (catgpt/heap.py)
         served = getattr(getattr(self.engine, "client", None), "model", None)  # remote backend
         model = await asyncio.to_thread(model_fingerprint, self.settings.model, served)
         return Quiz(

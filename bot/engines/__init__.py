@@ -14,8 +14,8 @@ for the backend chosen: the remote one must not bring torch into the process.
 
 from __future__ import annotations
 
-from bot.heap import trim_heap
 from catgpt.errors import missing_extra
+from catgpt.heap import trim_heap
 
 # What `pip install 'catgpt[local]'` adds to the slim install (pyproject.toml).
 LOCAL_EXTRA = frozenset({"torch"})
@@ -25,7 +25,7 @@ def load_engine(settings):
     """The engine the settings name. Blocking (loads weights or asks the server): run it off
     the event loop. Raises BotError subclasses with one-line messages."""
     engine = _load(settings)
-    trim_heap()  # what loading freed goes back to the OS (bot/heap.py)
+    trim_heap()  # what loading freed goes back to the OS (catgpt/heap.py)
     return engine
 
 

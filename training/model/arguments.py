@@ -51,7 +51,7 @@ class TrainArgs:
         "1 on a CPU, the whole batch on a GPU with 16 GB free; the summary says which)")
     checkpointing: bool = option(
         False, help="recompute activations in the backward pass instead of keeping them: "
-        "less memory (3.2 instead of 3.9 GiB for smollm2 on a CPU), a quarter more time")
+        "less memory still, a quarter more time (docs/training.md, Memory)")
     grad_accum: int | None = option(
         None, metavar="N", type=positive_int,
         help="the older way: --batch-size examples a pass, this many passes a step")
