@@ -56,8 +56,6 @@ from training.model.features import encode_split, load_dataset  # noqa: E402
 from training.model.measures import persona_loss  # noqa: E402
 from training.model.trainer import TrainArgs, train_model  # noqa: E402
 
-SIZES = {"mini": {"n_layer": 2, "n_head": 4, "n_embd": 128}, **recipes.SIZES}
-
 
 class Stopwatch:
     """Training time: runs only between start/resume and pause."""
@@ -176,7 +174,7 @@ def tokenizer_for(name: str, dataset):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", choices=SIZES, default="mini", help="GPT-2 shape (mini)")
+    parser.add_argument("--size", choices=recipes.SIZES, default="mini", help="GPT-2 shape (mini)")
     parser.add_argument("--tokenizer", choices=["tiny", "smollm2"], default="tiny",
                         help="tiny: 1024 tokens fitted on the data (default); smollm2: 49k")
     parser.add_argument("--original-epochs", type=int, default=100,
@@ -209,10 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         val, _ = encode_split(tokenizer, dataset.val, recipes.ORIGINAL_LENGTH, "val")
         rows = recipes.original_features(tokenizer, dataset.train)
         pad_id = tokenizer.pad_token_id
-        recipes.SIZES.update(SIZES)  # new_model reads its shapes from there
         print(f"{len(train)} train / {len(val)} val examples, {report.persona_tokens} persona "
-              f"tokens, GPT-2 {args.size} {SIZES[args.size]}, {len(tokenizer)}-token vocabulary, "
-              f"{torch.get_num_threads()} threads")  # fmt: skip
+              f"tokens, GPT-2 {args.size} {recipes.SIZES[args.size]}, {len(tokenizer)}-token "
+              f"vocabulary, {torch.get_num_threads()} threads")  # fmt: skip
         base = scratch / "base"
         recipes.new_model(tokenizer, args.size, 0).save_pretrained(base)
         tokenizer.save_pretrained(base)

@@ -54,6 +54,7 @@ from training.model.trainer import TrainArgs, train_model  # noqa: E402
 
 ORIGINAL_LENGTH, ORIGINAL_BATCH, OUR_BATCH = 512, 2, 8
 SIZES = {
+    "mini": {"n_layer": 2, "n_head": 4, "n_embd": 128},  # bench/time_to_quality.py's default
     "small": {"n_layer": 4, "n_head": 4, "n_embd": 256},
     "124m": {"n_layer": 12, "n_head": 12, "n_embd": 768},
 }

@@ -15,7 +15,6 @@ from bot.errors import EngineBusy, EngineClosed, GenerationError, ServerUnavaila
 NO_MENTIONS = discord.AllowedMentions.none()
 
 
-
 class Refused(app_commands.CheckFailure):
     """A command that cannot go ahead, with the line that says why: the tree's error handler
     (cogs/errors.py) sends `user_message` ephemerally."""

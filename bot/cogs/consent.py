@@ -49,8 +49,6 @@ BY_PERSONA = "by {persona}, everywhere"
 BY_ADMINS = "by this server's admins"
 
 
-
-
 def forget_cached_messages(bot: discord.Client, user_id: int) -> None:
     """discord.py keeps the last messages it saw (text included) for its own use: drop theirs.
 

@@ -57,8 +57,6 @@ OWN_WORDS = "You wrote one of these, so this round is not yours to vote on."
 VOTED = "Your vote for {letter} counts (press the other button to change it)."
 
 
-
-
 @dataclass
 class _Open:
     """An open round and what reaches its message."""
