@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from catgpt import heap
-from catgpt.heap import return_large_blocks, trim_heap
+from catgpt.heap import LARGE_BLOCK_BYTES, return_large_blocks, trim_heap
 
 ROOT = Path(__file__).resolve().parents[2]
 glibc_only = pytest.mark.skipif(
@@ -48,10 +50,11 @@ PASSES = RSS + """
 import json, sys
 from catgpt.heap import return_large_blocks
 fixed = return_large_blocks() if sys.argv[1] == "on" else False
+size = int(sys.argv[2]) if len(sys.argv) > 2 else 2 << 20
 first = bytearray(16 << 20)
 del first
 before = rss_mb()
-activations = [bytearray(2 << 20) for _ in range(60)]
+activations = [bytearray(size) for _ in range((120 << 20) // size)]
 pinned = bytearray(4096)
 del activations
 print(json.dumps({"fixed": fixed, "kept_mb": rss_mb() - before}))
@@ -80,6 +83,15 @@ def test_large_blocks_freed_are_returned_at_once():
     # reason the call exists) and go back with it.
     assert plain["kept_mb"] > 100
     assert fixed["kept_mb"] < 20
+
+
+@glibc_only
+@settings(max_examples=8, deadline=None)
+@given(size=st.integers(LARGE_BLOCK_BYTES, 24 << 20))
+def test_any_large_block_size_goes_back(size):
+    """Whatever size a pass's blocks have (from the threshold up), ~120 MB of them freed is
+    returned: the rule is the threshold, not the 2 MB of the example above."""
+    assert run_child(PASSES, "on", str(size))["kept_mb"] < 20
 
 
 def test_without_a_c_library_both_do_nothing(monkeypatch):
